@@ -1,0 +1,402 @@
+"""The `sameday` command: a thin typer layer over config, store, poll and views.
+
+Each command loads the config, opens the store and calls one function. Tables are for people;
+``--json`` is for scripts. Exit codes: 0 ok, 1 a runtime failure, 2 bad usage or a bad config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor import __version__, sla
+from monitor.config import Config, ConfigFileError, default_config_path, load_config
+from monitor.demo import Event, demo_config, run_demo
+from monitor.durations import parse_duration
+from monitor.poll import build_connector, describe_error, poll_all, utc_now
+from monitor.store import Store, StoreError, UnknownItem
+from monitor.views import (
+    ago,
+    deadline_phrase,
+    is_blind_spot,
+    item_json,
+    local,
+    source_json,
+    span,
+    trim,
+)
+
+app = typer.Typer(
+    help="Sameday: answer every comment and mention the same day.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,  # locals can hold secrets
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    config_path: Path | None = None
+
+
+state = State()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-c",
+        "--config",
+        help="Config file (default: $SAMEDAY_CONFIG, then ./sameday.yaml).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sameday {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: ConfigOption = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "warning",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    state.config_path = config
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        _usage(f"--log-level must be debug, info, warning or error, not {log_level!r}")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _usage(message: str) -> NoReturn:
+    err.print(Text(f"error: {message}"))
+    raise typer.Exit(2)
+
+
+def _config(path: Path | None = None) -> Config:
+    try:
+        return load_config(path or state.config_path or default_config_path())
+    except ConfigFileError as exc:
+        err.print(Text(str(exc)))
+        raise typer.Exit(2) from None
+
+
+def _store(config: Config) -> Store:
+    try:
+        return Store(config.storage_url)
+    except StoreError as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(2) from None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def poll(
+    source: Annotated[str | None, typer.Option("--source", help="Poll only this source.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Poll every enabled source once and store what is new.
+
+    Example: sameday -c sameday.yaml poll --source shop-blog
+    """
+    config = _config()
+    if source is not None:
+        try:
+            config.source(source)
+        except KeyError as exc:
+            _usage(str(exc.args[0]))
+    store = _store(config)
+    outcomes = poll_all(config, store, only=source)
+    if as_json:
+        _print_json([o.__dict__ | {"ok": o.ok} for o in outcomes])
+    else:
+        for o in outcomes:
+            if not o.ok:
+                out.print(Text(f"✗ {o.source}: {o.error}", style="red"))
+                continue
+            if o.not_modified:
+                line = f"✓ {o.source}: not modified since the last poll"
+            else:
+                line = (
+                    f"✓ {o.source}: {o.new_items} new, {o.answered} answered, "
+                    f"{o.new_replies} owner replies"
+                    + (f", {o.baseline} older ones kept as baseline" if o.baseline else "")
+                )
+            out.print(Text(line))
+            if o.warning:
+                out.print(Text(f"  ! {o.warning}", style="yellow"))
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def inbox(
+    as_json: JsonOption = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Every item, in every status.")] = False,
+) -> None:
+    """List what still needs an answer, soonest deadline first."""
+    config = _config()
+    store = _store(config)
+    now = utc_now()
+    items = store.inbox(now, everything=show_all)
+    if as_json:
+        _print_json([item_json(i) for i in items])
+        return
+    if not items:
+        out.print("Nothing waiting for an answer." if not show_all else "No items yet.")
+        return
+    zone = config.default_policy.timezone
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("id", "source", "author", "comment", "received", "deadline"):
+        table.add_column(column, overflow="fold" if column == "comment" else "ellipsis")
+    if show_all:
+        table.add_column("status")
+    for item in items:
+        overdue = item.due_at < now and item.status in ("open", "snoozed")
+        row = [
+            Text(str(item.id)),
+            Text(item.source),
+            Text(trim(item.author, 20)),
+            Text(trim(item.text, 70)),
+            Text(ago(item.created_at, now)),
+            Text(
+                f"{local(item.due_at, zone)} ({deadline_phrase(item.due_at, now)})",
+                style="red" if overdue else "",
+            ),
+        ]
+        if show_all:
+            row.append(Text(item.status))
+        table.add_row(*row)
+    out.print(table)
+    out.print(Text(f"times in {zone.key}; `sameday done ID` once answered", style="dim"))
+
+
+def _change(action: str, item_id: int, apply: Any) -> None:
+    config = _config()
+    store = _store(config)
+    try:
+        item = store.item(item_id)
+    except UnknownItem:
+        _usage(f"no item with id {item_id}; `sameday inbox --all` lists them")
+    if item.status == "answered" and action != "snoozed":
+        when = item.answered_at.isoformat() if item.answered_at else "?"
+        out.print(Text(f"item {item_id} is already answered ({item.answered_via}, {when})"))
+        return
+    item = apply(store, config)
+    out.print(Text(f"item {item_id} {action}: {trim(item.author, 20)}: {trim(item.text, 50)}"))
+
+
+@app.command()
+def done(item_id: Annotated[int, typer.Argument(help="The item's id (see `inbox`).")]) -> None:
+    """Mark an item answered by hand."""
+    _change("marked answered", item_id, lambda s, c: s.mark_answered(item_id, utc_now()))
+
+
+@app.command()
+def dismiss(item_id: Annotated[int, typer.Argument(help="The item's id (see `inbox`).")]) -> None:
+    """Mark an item as needing no reply."""
+    _change("dismissed", item_id, lambda s, c: s.dismiss(item_id))
+
+
+@app.command()
+def snooze(
+    item_id: Annotated[int, typer.Argument(help="The item's id (see `inbox`).")],
+    duration: Annotated[
+        str, typer.Argument(help="How long: 30m, 2h, 1d… or 'tomorrow' (next opening).")
+    ],
+) -> None:
+    """Hide an item from the inbox for a while.
+
+    Example: sameday snooze 12 2h
+    """
+    now = utc_now()
+    if duration == "tomorrow":
+
+        def until(config: Config) -> datetime:
+            return sla.next_opening(now, config.default_policy)
+    else:
+        try:
+            length = parse_duration(duration).as_timedelta()
+        except ValueError as exc:
+            _usage(f"snooze DURATION: {exc}, or 'tomorrow'")
+
+        def until(config: Config) -> datetime:
+            return now + length
+
+    _change("snoozed", item_id, lambda s, c: s.snooze(item_id, until(c)))
+
+
+@app.command()
+def status(as_json: JsonOption = False) -> None:
+    """Each source's health: last success, last error, and whether it is a blind spot."""
+    config = _config()
+    store = _store(config)
+    now = utc_now()
+    health = {h.row.name: h for h in store.health(now)}
+    rows = []
+    for source in config.sources:
+        h = health.get(source.name)
+        blind = source.enabled and is_blind_spot(
+            h.row if h else None, source.every.as_timedelta(), now
+        )
+        rows.append((source, h, blind))
+    if as_json:
+        _print_json(
+            [
+                source_json(
+                    h.row, blind_spot=blind, open_items=h.open_items, overdue=h.overdue_items
+                )
+                if h
+                else {"name": s.name, "type": s.type, "last_success_at": None, "blind_spot": blind}
+                for s, h, blind in rows
+            ]
+        )
+        return
+    table = Table(header_style="bold")
+    for column in ("source", "type", "every", "last success", "last error", "open", "overdue", ""):
+        table.add_column(column)
+    for source, h, blind in rows:
+        row = h.row if h else None
+        error = "—"
+        if row and row.consecutive_failures and row.last_error:  # failing now, not in the past
+            failures = row.consecutive_failures
+            error = f"{trim(row.last_error, 60)} ({ago(row.last_error_at, now)}, ×{failures})"
+        flag = "disabled" if not source.enabled else ("BLIND SPOT" if blind else "ok")
+        table.add_row(
+            Text(source.name),
+            Text(source.type),
+            Text(str(source.every)),
+            Text(ago(row.last_success_at if row else None, now)),
+            Text(error, style="red" if error != "—" else ""),
+            Text(str(h.open_items if h else 0)),
+            Text(str(h.overdue_items if h else 0), style="red" if h and h.overdue_items else ""),
+            Text(flag, style="bold red" if blind else "green"),
+        )
+    out.print(table)
+    for source, h, _ in rows:
+        if h and h.row.last_warning:
+            out.print(
+                Text(
+                    f"! {source.name}: {h.row.last_warning} ({ago(h.row.last_warning_at, now)})",
+                    style="yellow",
+                )
+            )
+
+
+@app.command()
+def check() -> None:
+    """Check the config and that every source answers, without storing anything."""
+    config = _config()
+    where = config.path or "config"
+    out.print(Text(f"✓ {where}: valid, {len(config.sources)} sources"))
+    failed = 0
+    for source in config.sources:
+        if not source.enabled:
+            out.print(Text(f"- {source.name}: disabled"))
+            continue
+        connector = build_connector(source)
+        try:
+            result = connector.fetch(None)
+        except Exception as exc:
+            failed += 1
+            out.print(Text(f"✗ {source.name} ({source.type}): {describe_error(exc)}", style="red"))
+            continue
+        mine = sum(1 for r in result.records if r.is_owner)
+        note = (
+            ""
+            if source.owner_identities
+            else " (no owner identities set: replies cannot be detected)"
+        )
+        out.print(
+            Text(
+                f"✓ {source.name} ({source.type}): {len(result.records)} records, "
+                f"{mine} by the owner{note}"
+            )
+        )
+        for warning in result.warnings:
+            out.print(Text(f"  ! {warning}", style="yellow"))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    hours: Annotated[
+        int, typer.Option(help="How many simulated hours to replay.", min=1, max=24 * 14)
+    ] = 24,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="The demo's own SQLite file (default: demo.db in the data directory)."),
+    ] = None,
+) -> None:
+    """Watch the whole loop on a simulated blog and forum: no credentials, no network."""
+    path = db or Path(user_data_dir("sameday", appauthor=False)) / "demo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    end = utc_now().replace(second=0, microsecond=0)
+    zone = demo_config(path).default_policy.timezone
+    out.print(Text(f"Replaying the last {hours} hours of a demo blog and forum", style="bold"))
+    out.print(Text(f"(times in {zone.key}; the owner's replies are detected, not clicked)\n"))
+    run = run_demo(path, end=end, hours=hours, on_event=lambda e: out.print(_demo_line(e, zone)))
+
+    waiting = run.store.inbox(end)
+    received = sum(1 for e in run.events if e.what == "new")
+    answered = sum(1 for e in run.events if e.what == "answered")
+    overdue = sum(1 for i in waiting if i.due_at < end)
+    out.print()
+    out.print(
+        Text(
+            f"{received} comments arrived, {answered} were answered by the owner, "
+            f"{len(waiting)} still wait for an answer ({overdue} overdue).",
+            style="bold",
+        )
+    )
+    out.print(Text(f"The demo's store is {path}; to watch your own blog, see config.example.yaml."))
+
+
+def _demo_line(event: Event, zone: ZoneInfo) -> Text:
+    item = event.item
+    when = event.at.astimezone(zone).strftime("%a %H:%M")
+    if event.what == "new":
+        due = item.due_at.astimezone(zone).strftime("%a %H:%M")
+        return Text(
+            f"{when}  new #{item.id} on {item.source}, {trim(item.author, 14)}: "
+            f"\u201c{trim(item.text, 44)}\u201d due {due}"
+        )
+    late = item.answered_at is not None and item.answered_at > item.due_at
+    latency = span((item.answered_at or event.at) - item.created_at)
+    return Text(
+        f"{when}  \u2713 #{item.id} answered after {latency}" + (", late" if late else ""),
+        style="yellow" if late else "green",
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,114 @@
+"""The tables (SQLModel): sources with their cursor and health, items, and the owner's replies.
+
+Times are stored as UTC. `UTCDateTime` makes every database hand back timezone-aware UTC values
+(SQLite keeps no offset; PostgreSQL uses ``timestamptz``), so no naive datetime leaks out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime; use an aware UTC one")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store naive UTC so that text comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(**kwargs: Any) -> Any:
+    nullable = kwargs.pop("nullable", True)
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, **kwargs))
+
+
+class SourceRow(SQLModel, table=True):
+    """One configured source: where its connector got to, and how healthy it is."""
+
+    __tablename__ = "sources"
+
+    name: str = Field(primary_key=True)
+    type: str
+    cursor: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    first_polled_at: datetime | None = _utc()
+    last_poll_at: datetime | None = _utc()
+    last_success_at: datetime | None = _utc()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error_at: datetime | None = _utc()
+    consecutive_failures: int = 0
+    last_warning: str | None = Field(default=None, sa_column=Column(Text))
+    last_warning_at: datetime | None = _utc()
+
+
+class ItemRow(SQLModel, table=True):
+    """Something someone else wrote that may need an answer."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_items_source_external"),
+        Index("ix_items_source_thread", "source", "thread_id"),
+        Index("ix_items_status_due", "status", "due_at"),
+        Index("ix_items_created", "created_at"),
+        Index("ix_items_answered", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(foreign_key="sources.name")
+    external_id: str
+    kind: str = "comment"
+    thread_id: str | None = None
+    parent_id: str | None = None
+    author: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = None
+    created_at: datetime = _utc(nullable=False)
+    created_at_estimated: bool = False
+    fetched_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    status: str = "open"
+    answered_at: datetime | None = _utc()
+    answered_via: str | None = None  # "detected" | "manual"
+    answered_by: str | None = None  # external id of the owner reply, when detected
+    snoozed_until: datetime | None = _utc()
+    intent: str | None = None
+    sentiment: float | None = None
+    suggestion: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class OwnerReplyRow(SQLModel, table=True):
+    """Something the owner wrote; kept so that items seen later can still be matched to it."""
+
+    __tablename__ = "owner_replies"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_replies_source_external"),
+        Index("ix_replies_source_thread", "source", "thread_id"),
+        Index("ix_replies_source_parent", "source", "parent_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(foreign_key="sources.name")
+    external_id: str
+    thread_id: str | None = None
+    parent_id: str | None = None
+    author: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = None
+    created_at: datetime = _utc(nullable=False)
+    fetched_at: datetime = _utc(nullable=False)

@@ -1,0 +1,158 @@
+"""One poll cycle: fetch → triage → deadlines → store, for each source, deciding nothing itself.
+
+A source's failure is a value (`PollOutcome.error`), logged with the source's name and written to
+its health row; the other sources go on. `now` comes from one injected clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connectors.base import (
+    AuthError,
+    ConfigError,
+    Connector,
+    ConnectorContext,
+    ConnectorError,
+    TransientError,
+)
+from monitor import sla, triage
+from monitor.config import Config, Source
+from monitor.store import PlannedItem, Store
+
+log = logging.getLogger("sameday.poll")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source: str
+    new_items: int = 0
+    new_replies: int = 0
+    answered: int = 0
+    baseline: int = 0
+    not_modified: bool = False
+    warning: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def build_connector(source: Source, clock: Clock = utc_now) -> Connector:
+    context = ConnectorContext(
+        source=source.name, owner_identities=source.owner_identities, clock=clock
+    )
+    return source.connector_class(source.settings, context)
+
+
+def poll_all(
+    config: Config,
+    store: Store,
+    *,
+    only: str | None = None,
+    clock: Clock = utc_now,
+    connectors: dict[str, Connector] | None = None,
+) -> list[PollOutcome]:
+    """Poll every enabled source once (or just `only`), in config order."""
+    sources: Iterable[Source] = (
+        [config.source(only)] if only else [s for s in config.sources if s.enabled]
+    )
+    sources = list(sources)
+    store.ensure_sources((s.name, s.type) for s in config.sources)
+    connectors = connectors if connectors is not None else {}
+    outcomes = []
+    for source in sources:
+        connector = connectors.get(source.name) or build_connector(source, clock)
+        outcomes.append(poll_source(source, connector, store, clock=clock))
+    return outcomes
+
+
+def poll_source(
+    source: Source, connector: Connector, store: Store, *, clock: Clock = utc_now
+) -> PollOutcome:
+    """Fetch one source and write what it changed; never raises for the source's own failures."""
+    state = store.source(source.name)
+    cursor = state.cursor if state else None
+    try:
+        result = connector.fetch(cursor)
+    except ConnectorError as exc:
+        return _failed(source, store, clock(), exc)
+    except Exception as exc:  # a connector bug must not stop the other sources
+        log.exception("[%s] connector crashed", source.name)
+        return _failed(source, store, clock(), exc)
+
+    now = clock()
+    warning = "; ".join(result.warnings) or None
+    if warning:
+        log.warning("[%s] %s", source.name, warning)
+    if result.not_modified:
+        store.touch(source.name, now)
+        return PollOutcome(source.name, not_modified=True, warning=warning)
+
+    first_poll = state is None or state.first_polled_at is None
+    baseline_before = (
+        now - source.backfill.as_timedelta() if first_poll and source.backfill else None
+    )
+    known = store.known(source.name, result.records)
+    plan = triage.plan(result.records, known, baseline_before=baseline_before)
+    items = [
+        PlannedItem(
+            record=n.record,
+            status=n.status,
+            due_at=sla.due_at(n.record.created_at, source.policy),
+            answered_at=n.answered_at,
+            answered_by=n.answered_by,
+        )
+        for n in plan.new_items
+    ]
+    applied = store.apply(source.name, items, plan, cursor=result.cursor, now=now, warning=warning)
+    baseline = sum(1 for i in items if i.status is triage.Status.BASELINE)
+    log.info(
+        "[%s] %d new items (%d baseline), %d owner replies, %d answered",
+        source.name,
+        applied.new_items,
+        baseline,
+        applied.new_replies,
+        applied.answered,
+    )
+    return PollOutcome(
+        source.name,
+        new_items=applied.new_items - baseline,
+        new_replies=applied.new_replies,
+        answered=applied.answered,
+        baseline=baseline,
+        warning=warning,
+    )
+
+
+def _failed(source: Source, store: Store, now: datetime, exc: Exception) -> PollOutcome:
+    message = describe_error(exc)
+    if isinstance(exc, ConnectorError):
+        log.warning("[%s] poll failed: %s", source.name, message)
+    store.record_failure(source.name, message, now)
+    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+    return PollOutcome(source.name, error=message, retry_after=retry_after)
+
+
+def describe_error(exc: Exception) -> str:
+    """A one-line account of a poll failure, saying what kind of problem it is."""
+    kind = {
+        AuthError: "credentials",
+        ConfigError: "configuration",
+        TransientError: "temporary",
+    }
+    for cls, label in kind.items():
+        if isinstance(exc, cls):
+            return f"{label}: {exc}"
+    return f"internal error ({type(exc).__name__}): {exc}"

@@ -1,0 +1,102 @@
+"""How items and sources are shown: the JSON contract of DESIGN.md and short human phrases. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.models import ItemRow, SourceRow
+
+
+def iso_z(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, to the second: ``2026-03-09T21:00:00Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def item_json(item: ItemRow) -> dict[str, Any]:
+    """One item as `sameday inbox --json` prints it."""
+    return {
+        "id": item.id,
+        "source": item.source,
+        "external_id": item.external_id,
+        "kind": item.kind,
+        "thread_id": item.thread_id,
+        "parent_id": item.parent_id,
+        "author": item.author,
+        "text": item.text,
+        "url": item.url,
+        "created_at": iso_z(item.created_at),
+        "created_at_estimated": item.created_at_estimated,
+        "due_at": iso_z(item.due_at),
+        "status": item.status,
+        "answered_at": iso_z(item.answered_at),
+        "answered_via": item.answered_via,
+        "snoozed_until": iso_z(item.snoozed_until),
+        "intent": item.intent,
+        "suggestion": item.suggestion,
+    }
+
+
+def source_json(row: SourceRow, *, blind_spot: bool, open_items: int, overdue: int) -> dict:
+    return {
+        "name": row.name,
+        "type": row.type,
+        "last_poll_at": iso_z(row.last_poll_at),
+        "last_success_at": iso_z(row.last_success_at),
+        "last_error": row.last_error,
+        "last_error_at": iso_z(row.last_error_at),
+        "consecutive_failures": row.consecutive_failures,
+        "last_warning": row.last_warning,
+        "blind_spot": blind_spot,
+        "open": open_items,
+        "overdue": overdue,
+    }
+
+
+def is_blind_spot(row: SourceRow | None, every: timedelta, now: datetime) -> bool:
+    """A source is a blind spot when it has not succeeded for more than 3x its interval.
+
+    A source never polled is one too: nobody is watching it yet.
+    """
+    if row is None or row.last_success_at is None:
+        return True
+    return now - row.last_success_at > 3 * every
+
+
+def span(delta: timedelta) -> str:
+    """``2h 5m``, ``3d 4h``, ``45s``: the two largest units, for people."""
+    seconds = int(abs(delta.total_seconds()))
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    parts = []
+    for name, size in units:
+        if seconds >= size:
+            parts.append(f"{seconds // size}{name}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts) or "0s"
+
+
+def deadline_phrase(due_at: datetime, now: datetime) -> str:
+    """``due in 2h 5m`` or ``overdue by 1d 3h``."""
+    if due_at >= now:
+        return f"due in {span(due_at - now)}"
+    return f"overdue by {span(now - due_at)}"
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    return "never" if moment is None else f"{span(now - moment)} ago"
+
+
+def local(moment: datetime, zone: ZoneInfo) -> str:
+    """``Mon 09 Mar 17:00`` in the owner's zone."""
+    return moment.astimezone(zone).strftime("%a %d %b %H:%M")
+
+
+def trim(text: str, width: int) -> str:
+    """One line of at most `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -1,0 +1,110 @@
+"""Shared fixtures: a controllable clock, stores on SQLite and on the real PostgreSQL, records."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Record
+from monitor.store import Store
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+POSTGRES_URL = os.environ.get(
+    "SAMEDAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+class Clock:
+    """A clock the test moves by hand; never sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 9, 14, 0, tzinfo=UTC))  # Monday 10:00 in New York
+
+
+def make_record(
+    external_id: str,
+    at: datetime,
+    *,
+    author: str = "Ann",
+    owner: bool = False,
+    thread: str | None = "post-1",
+    parent: str | None = None,
+    text: str = "Hello, are you open on Sunday?",
+) -> Record:
+    return Record(
+        external_id=external_id,
+        thread_id=thread,
+        parent_id=parent,
+        author=author,
+        is_owner=owner,
+        text=text,
+        url=f"https://blog.example/{external_id}",
+        created_at=at,
+        kind="reply" if owner else "comment",
+    )
+
+
+def _postgres_store() -> Store:
+    """A store in a schema of its own on the real PostgreSQL, dropped afterwards."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {plain} ({exc}); start it "
+            "(.ci/run does) or point SAMEDAY_TEST_POSTGRES at one"
+        )
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    store = Store(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    store.pg_schema = schema  # type: ignore[attr-defined]
+    return store
+
+
+def _drop_schema(schema: str) -> None:
+    import psycopg
+
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same tests on the default SQLite and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        opened = Store(f"sqlite:///{tmp_path / 'sameday.db'}")
+        yield opened
+        opened.close()
+        return
+    opened = _postgres_store()
+    yield opened
+    opened.close()
+    _drop_schema(opened.pg_schema)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(f"sqlite:///{tmp_path / 'sameday.db'}")
+    yield opened
+    opened.close()
