@@ -11,6 +11,7 @@ register there exactly as an outside package would (see pyproject.toml).
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ class ConnectorContext:
 @runtime_checkable
 class Connector(Protocol):
     type: ClassVar[str]
-    Settings: ClassVar[type[BaseModel]]
+    Settings: ClassVar[builtins.type[BaseModel]]  # `type` above hides the builtin here
 
     def __init__(self, settings: Any, context: ConnectorContext) -> None: ...
 
@@ -112,7 +113,8 @@ class Connector(Protocol):
 class ConnectorSettings(BaseModel):
     """Base for a connector's own settings: unknown keys are errors, never ignored."""
 
-    model_config = {"extra": "forbid", "frozen": True}
+    # hide_input_in_errors: a validation error must never echo a token or a password.
+    model_config = {"extra": "forbid", "frozen": True, "hide_input_in_errors": True}
 
 
 @cache
