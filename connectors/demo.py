@@ -29,16 +29,16 @@ _AUTHORS = [
     "Omar", "Grace H.", "Dmitri", "Sofia Rossi", "ben_builds", "Hannah", "Yusuf", "Chloe",
 ]  # fmt: skip
 
-_TOPICS = {
+_POSTS = {  # the threads comments land in
     "blog": [
-        ("Spring opening hours", "https://demo.sameday.invalid/blog/spring-hours"),
-        ("How we roast our beans", "https://demo.sameday.invalid/blog/roasting"),
-        ("New: oat-milk cold brew", "https://demo.sameday.invalid/blog/cold-brew"),
+        "https://demo.sameday.invalid/blog/spring-hours",
+        "https://demo.sameday.invalid/blog/roasting",
+        "https://demo.sameday.invalid/blog/cold-brew",
     ],
     "forum": [
-        ("Order arrived damaged", "https://forum.sameday.invalid/t/order-damaged/41"),
-        ("Gift cards for teams?", "https://forum.sameday.invalid/t/gift-cards/57"),
-        ("Grinder recommendations", "https://forum.sameday.invalid/t/grinders/63"),
+        "https://forum.sameday.invalid/t/order-damaged/41",
+        "https://forum.sameday.invalid/t/gift-cards/57",
+        "https://forum.sameday.invalid/t/grinders/63",
     ],
 }
 
@@ -113,7 +113,7 @@ class DemoConnector:
         if rng.random() > 0.8:  # a quiet slot
             return []
         created = _EPOCH + slot * self.slot + rng.random() * self.slot
-        title, post_url = rng.choice(_TOPICS[self.settings.platform])
+        post_url = rng.choice(_POSTS[self.settings.platform])
         author = rng.choice(_AUTHORS)
         comment_id = f"{self.settings.platform}-{self.settings.seed}-{slot}"
         text = rng.choice(_COMMENTS).format(n=1000 + slot % 9000)

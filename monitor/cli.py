@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -135,7 +136,7 @@ def poll(
     store = _store(config)
     outcomes = poll_all(config, store, only=source)
     if as_json:
-        _print_json([o.__dict__ | {"ok": o.ok} for o in outcomes])
+        _print_json([asdict(o) | {"ok": o.ok} for o in outcomes])
     else:
         for o in outcomes:
             if not o.ok:
