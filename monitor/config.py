@@ -10,16 +10,17 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,13 +30,19 @@ from pydantic import (
 
 from connectors.base import Connector, registry
 from monitor import sla
-from monitor.durations import Duration, parse_duration
+from monitor.durations import DURATION_HINT, Duration, parse_duration
 
 DEFAULT_CONFIG_NAME = "sameday.yaml"
 CONFIG_ENV = "SAMEDAY_CONFIG"
 DEFAULT_STORAGE_URL = "sqlite:///{data_dir}/sameday.db"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+# Whole words (split on `_`, `-`, `.`) that mark a value as secret: `api_key`, `client_secret`,
+# `app_password`, `webhook_url`… but not `keywords`.
+_SECRET_WORDS = frozenset(
+    {"secret", "password", "passwd", "passphrase", "token", "key", "apikey", "url", "uri", "dsn"}
+)
 
 
 class ConfigFileError(Exception):
@@ -52,14 +59,55 @@ class ConfigFileError(Exception):
 # The schema. Every model forbids unknown keys: a typo must not pass silently.
 
 
+def _drop_nulls(data: Any) -> Any:
+    # `storage:` with only comments under it is YAML null: the same as leaving it out, at any level.
+    if isinstance(data, dict):
+        return {key: value for key, value in data.items() if value is not None}
+    return data
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        return _drop_nulls(data)
 
-def _duration(value: Any) -> Duration:
+
+def _duration(value: Any, accepted: str = DURATION_HINT) -> Duration:
+    # Only text: `every: 300` could mean seconds or minutes, so it is refused rather than guessed.
+    # The message says what is accepted; the value itself is added (or hidden) by `_describe`.
     if isinstance(value, Duration):
         return value
-    return parse_duration(str(value))
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected {accepted}")
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    # A directory such as "America" raises IsADirectoryError, an OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("unknown time zone; use an IANA name like America/New_York") from None
+    return value
+
+
+def _holiday(value: Any) -> Any:
+    # The loader keeps dates as text, so a bad one is reported here with its key path and line.
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("expected a date like 2026-12-25 (year-month-day)") from None
+    return value
+
+
+Holiday = Annotated[date, BeforeValidator(_holiday)]
 
 
 class SLAConfig(Strict):
@@ -69,34 +117,26 @@ class SLAConfig(Strict):
     target: str | None = None
     business_hours: str | None = None
     workdays: list[str] | None = None
-    holidays: list[date] | None = None
+    holidays: list[Holiday] | None = None
     business_time: bool | None = None
     remind_before: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown time zone {value!r}; use an IANA name like America/New_York"
-                ) from None
+        return None if value is None else _zone(value)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target(cls, value: Any) -> Any:
+        if value != sla.SAME_DAY:
+            _duration(value, f"{sla.SAME_DAY} or {DURATION_HINT}")
         return value
 
-    @field_validator("target")
+    @field_validator("remind_before", mode="before")
     @classmethod
-    def _target(cls, value: str | None) -> str | None:
-        if value is not None and value != sla.SAME_DAY:
-            _duration(value)
-        return value
-
-    @field_validator("remind_before")
-    @classmethod
-    def _remind(cls, value: str | None) -> str | None:
-        if value is not None:
-            _duration(value)
+    def _remind(cls, value: Any) -> Any:
+        _duration(value)
         return value
 
     @field_validator("business_hours")
@@ -106,11 +146,20 @@ class SLAConfig(Strict):
             sla.parse_business_hours(value)
         return value
 
+    @field_validator("workdays", mode="before")
+    @classmethod
+    def _days_text(cls, value: Any) -> Any:
+        # `workdays: mon, tue` is YAML text; sla.parse_workdays reads it as a list, so do we.
+        if isinstance(value, str):
+            return [name for name in re.split(r"[\s,]+", value) if name]
+        return value
+
     @field_validator("workdays")
     @classmethod
     def _days(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            sla.parse_workdays(value)
+        # An empty list is caught here, where the key path is known, not when the policy is built.
+        if value is not None and not sla.parse_workdays(value):
+            raise ValueError("at least one workday is needed, e.g. [mon, tue, wed, thu, fri]")
         return value
 
 
@@ -124,8 +173,7 @@ class OwnerConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        SLAConfig._known_zone(value)
-        return value
+        return _zone(value)
 
     @field_validator("identities", mode="before")
     @classmethod
@@ -173,18 +221,23 @@ class SourceConfig(BaseModel):
     sla: SLAConfig = Field(default_factory=SLAConfig)
     enabled: bool = True
 
-    @field_validator("every")
+    @model_validator(mode="before")
     @classmethod
-    def _every(cls, value: str) -> str:
+    def _empty_keys(cls, data: Any) -> Any:
+        return _drop_nulls(data)
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
         if _duration(value).as_timedelta().total_seconds() < 10:
             raise ValueError("polling more often than every 10s is refused; write e.g. 5m")
         return value
 
-    @field_validator("backfill")
+    @field_validator("backfill", mode="before")
     @classmethod
-    def _backfill(cls, value: str) -> str:
+    def _backfill(cls, value: Any) -> Any:
         if value != "all":
-            _duration(value)
+            _duration(value, f"all or {DURATION_HINT}")
         return value
 
     @field_validator("owner", mode="before")
@@ -206,23 +259,18 @@ class FileConfig(Strict):
     quiet_hours: str | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_sections(cls, data: Any) -> Any:
-        # `storage:` with only comments under it is YAML null: the same as leaving it out.
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
-
     @field_validator("quiet_hours")
     @classmethod
     def _quiet(cls, value: str | None) -> str | None:
         if value is not None:
             start, sep, end = value.partition("-")
-            if not sep:
-                raise ValueError(f"expected a span like 22:00-07:00, got {value!r}")
-            _parse_clock(start)
-            _parse_clock(end)
+            try:
+                if not sep:
+                    raise ValueError
+                _parse_clock(start)
+                _parse_clock(end)
+            except ValueError:
+                raise ValueError("expected a span of local times like 22:00-07:00") from None
         return value
 
 
@@ -231,7 +279,7 @@ def _parse_clock(text: str) -> time:
         hours, minutes = str(text).strip().split(":")
         return time(int(hours), int(minutes))
     except ValueError:
-        raise ValueError(f"expected a time of day like 18:00, got {text!r}") from None
+        raise ValueError("expected a time of day like 18:00") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,45 +351,43 @@ def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> C
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError(path, [f"cannot read the file: {exc}"]) from None
-    return parse_config(text, path=path, environ=os.environ if environ is None else environ)
+    return parse_config(text, path=path, environ=environ)
 
 
-def parse_config(text: str, *, path: Path | str, environ: Mapping[str, str]) -> Config:
-    """Validate config text; `path` is only used in messages and to resolve relative paths."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigFileError(path, [f"{where}not valid YAML: {problem}"]) from None
+def parse_config(
+    text: str, *, path: Path | str, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate config text; `path` is only used in messages and to resolve relative paths.
+
+    `environ` defaults to the process environment. Every problem found is reported at once.
+    """
+    node, raw = _read_yaml(text, path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigFileError(path, ["the top level must be a mapping of keys (owner:, sources:…)"])
-    locate = _Locator(node)
-
-    secret_paths: set[tuple[Any, ...]] = set()
-    missing: list[str] = []
-    raw = _substitute_env(raw, environ, (), secret_paths, missing, locate)
-    if missing:
-        raise ConfigFileError(path, missing)
-
-    try:
-        parsed = FileConfig.model_validate(raw)
-    except ValidationError as exc:
+        got = "a list" if isinstance(raw, list) else "a single value"
         raise ConfigFileError(
-            path, _describe(exc, FileConfig, (), secret_paths, locate)
-        ) from None
+            path, [f"the top level must be a mapping of keys (owner:, sources:…), not {got}"]
+        )
+    report = _Problems(_Locator(node))
+    _check_duplicate_keys(node, (), report)
+    raw = _substitute_env(raw, os.environ if environ is None else environ, (), report)
 
-    problems: list[str] = []
+    # Each stage runs even when an earlier one failed, so one run shows every problem.
+    try:
+        parsed: FileConfig | None = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        parsed = None
+        _describe(exc, FileConfig, (), report)
+    connectors = _check_sources(raw.get("sources"), report)
+    if parsed is None or report:
+        raise ConfigFileError(path, report.messages())
+
     default_sla = _merge_sla(DEFAULT_SLA, SLAConfig(timezone=parsed.owner.timezone), parsed.sla)
-    default_policy = _policy(default_sla, ("sla",), problems, locate)
-    sources = _build_sources(parsed, default_sla, secret_paths, problems, locate)
-    if problems:
-        raise ConfigFileError(path, problems)
-    assert default_policy is not None
+    default_policy = _policy(default_sla, ("sla",), report)
+    sources = _build_sources(parsed, default_sla, connectors, report)
+    if report or default_policy is None:
+        raise ConfigFileError(path, report.messages())
     return Config(
         path=Path(path),
         owner=parsed.owner,
@@ -360,41 +406,131 @@ def default_storage_url() -> str:
     return DEFAULT_STORAGE_URL.format(data_dir=user_data_dir("sameday", appauthor=False))
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading the YAML.
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader without two YAML 1.1 surprises: unquoted `18:00` is the integer 1080
+    (base 60), and `2026-13-45` fails inside PyYAML with no line. Both stay text here, and the
+    schema reads them (times of day, dates) with messages that name the key."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?$")
+_Loader.yaml_implicit_resolvers = {
+    first: ([(_STR_TAG, _SEXAGESIMAL)] if first and first in "+-0123456789" else [])
+    + [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(text: str, path: Path | str) -> tuple[yaml.Node | None, Any]:
+    """The composed node tree (for line numbers) and the plain data, from one parse."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigFileError(path, [f"{where}not valid YAML: {problem}"]) from None
+    finally:
+        loader.dispose()
+
+
+def _check_duplicate_keys(node: yaml.Node | None, at: tuple[Any, ...], report: _Problems) -> None:
+    # PyYAML keeps the last of two equal keys: a second `sources:` block would silently
+    # replace the first one.
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            line = key.start_mark.line + 1
+            if name in seen and name != "<<":
+                report.add(
+                    (*at, name),
+                    f"written twice (first on line {seen[name]}); keep one, the second would "
+                    "silently replace the first",
+                    line=line,
+                )
+            seen.setdefault(name, line)
+            _check_duplicate_keys(value, (*at, name), report)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_duplicate_keys(item, (*at, index), report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources: connector types and settings, then the built `Source`s.
+
+
+def _check_sources(
+    raw_sources: Any, report: _Problems
+) -> list[tuple[type[Connector], BaseModel] | None]:
+    """Names, connector types and connector settings, per source, from the raw data.
+
+    Read from the raw data rather than the validated `FileConfig` so that these problems are
+    reported alongside any other problem in the file. Entries that are not mappings, or have
+    no text `type`, are left to `FileConfig`'s own message.
+    """
+    connectors = registry()
+    seen: dict[str, int] = {}
+    checked: list[tuple[type[Connector], BaseModel] | None] = []
+    for index, entry in enumerate(raw_sources if isinstance(raw_sources, list) else []):
+        at = ("sources", index)
+        checked.append(None)
+        if not isinstance(entry, dict):
+            continue
+        name, kind = entry.get("name"), entry.get("type")
+        if isinstance(name, str) and name in seen:
+            report.add(
+                (*at, "name"),
+                f"the name {name!r} is already used by sources[{seen[name]}]; "
+                "every source needs its own name",
+            )
+        if isinstance(name, str):
+            seen.setdefault(name, index)
+        if not isinstance(kind, str):
+            continue
+        connector_class = connectors.get(kind)
+        if connector_class is None:
+            installed = ", ".join(sorted(connectors)) or "none"
+            report.add(
+                (*at, "type"),
+                f"unknown connector type {kind!r} (installed: {installed})"
+                + _did_you_mean(kind, connectors),
+            )
+            continue
+        own = {
+            key: value
+            for key, value in entry.items()
+            if key not in SourceConfig.model_fields and value is not None
+        }
+        try:
+            settings = connector_class.Settings.model_validate(own)
+        except ValidationError as exc:
+            # A typo of a common key (`evry`) reaches the connector: suggest those keys too.
+            _describe(exc, connector_class.Settings, at, report, also=SourceConfig.model_fields)
+            continue
+        checked[index] = (connector_class, settings)
+    return checked
+
+
 def _build_sources(
     parsed: FileConfig,
     default_sla: SLAConfig,
-    secret_paths: set[tuple[Any, ...]],
-    problems: list[str],
-    locate: _Locator,
+    connectors: list[tuple[type[Connector], BaseModel] | None],
+    report: _Problems,
 ) -> list[Source]:
-    connectors = registry()
-    seen: dict[str, int] = {}
     sources: list[Source] = []
-    for index, source in enumerate(parsed.sources):
-        at = ("sources", index)
-        if source.name in seen:
-            problems.append(
-                f"{locate.where(at + ('name',))}{_path(at + ('name',))}: the name "
-                f"{source.name!r} is already used by sources[{seen[source.name]}]; "
-                "every source needs its own name"
-            )
-        seen.setdefault(source.name, index)
-        connector_class = connectors.get(source.type)
-        if connector_class is None:
-            hint = _did_you_mean(source.type, connectors)
-            problems.append(
-                f"{locate.where(at + ('type',))}{_path(at + ('type',))}: unknown connector type "
-                f"{source.type!r}{hint}; installed: {', '.join(sorted(connectors)) or 'none'}"
-            )
-            continue
-        extra = dict(source.model_extra or {})
-        try:
-            settings = connector_class.Settings.model_validate(extra)
-        except ValidationError as exc:
-            problems.extend(_describe(exc, connector_class.Settings, at, secret_paths, locate))
-            continue
+    for index, (source, checked) in enumerate(zip(parsed.sources, connectors, strict=True)):
+        assert checked is not None  # `_check_sources` reported every source it could not check
+        connector_class, settings = checked
         merged = _merge_sla(default_sla, source.sla)
-        policy = _policy(merged, at + ("sla",), problems, locate)
+        policy = _policy(merged, ("sources", index, "sla"), report)
         if policy is None:
             continue
         identities = source.owner or parsed.owner.identities.get(source.type, [])
@@ -423,9 +559,7 @@ def _merge_sla(*layers: SLAConfig) -> SLAConfig:
     return SLAConfig.model_validate(merged)
 
 
-def _policy(
-    merged: SLAConfig, at: tuple[Any, ...], problems: list[str], locate: _Locator
-) -> sla.Policy | None:
+def _policy(merged: SLAConfig, at: tuple[Any, ...], report: _Problems) -> sla.Policy | None:
     assert merged.business_hours and merged.workdays is not None and merged.timezone
     opens, closes = sla.parse_business_hours(merged.business_hours)
     target = merged.target or sla.SAME_DAY
@@ -440,93 +574,149 @@ def _policy(
             business_time=bool(merged.business_time),
         )
     except ValueError as exc:
-        problems.append(f"{locate.where(at)}{_path(at)}: {exc}")
+        report.add(at, str(exc))
         return None
 
 
 # ---------------------------------------------------------------------------------------------
 # ${VAR} substitution. Done on parsed values, not on the text, so a value from the environment
-# can never change the YAML's structure; substituted paths are remembered so that no error
-# message ever echoes their (likely secret) values.
+# can never change the YAML's structure. Substituted values, and values under keys that look
+# secret, are remembered so that no error message ever shows them.
 
 
 def _substitute_env(
     value: Any,
     environ: Mapping[str, str],
     at: tuple[Any, ...],
-    secret_paths: set[tuple[Any, ...]],
-    missing: list[str],
-    locate: _Locator,
+    report: _Problems,
+    hidden: bool = False,
 ) -> Any:
     if isinstance(value, dict):
         return {
-            k: _substitute_env(v, environ, (*at, k), secret_paths, missing, locate)
+            k: _substitute_env(v, environ, (*at, k), report, hidden or _looks_secret_key(k))
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [
-            _substitute_env(v, environ, (*at, i), secret_paths, missing, locate)
-            for i, v in enumerate(value)
-        ]
+        return [_substitute_env(v, environ, (*at, i), report, hidden) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
+        if hidden and isinstance(value, str):
+            report.secret_values.add(value)
         return value
+
+    from_env: list[str] = []
+    missing: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
+            from_env.append(environ[name])
             return environ[name]
         if default is not None:
-            return default
-        missing.append(
-            f"{locate.where(at)}{_path(at)}: environment variable ${{{name}}} is not set; "
-            f"export {name}=… before starting sameday (or write ${{{name}:-default}})"
-        )
+            return default  # written in the file: no secret
+        missing.append(name)
         return ""
 
-    secret_paths.add(at)
-    return _ENV_REF.sub(replace, value)
+    result = _ENV_REF.sub(replace, value)
+    for name in missing:
+        report.add(
+            at,
+            f"environment variable ${{{name}}} is not set; "
+            f"export {name}=… before starting sameday (or write ${{{name}:-default}})",
+        )
+    if missing:
+        report.missing_paths.add(at)
+    if from_env or hidden:
+        report.secret_paths.add(at)
+        report.secret_values.update([*from_env, result])
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
-# Turning pydantic's errors into sentences with the file's key paths and line numbers.
+# Turning problems into sentences with the file's key paths and line numbers.
+
+# pydantic's wording for wrong shapes names its classes; say what to write instead.
+_PLAIN_MESSAGES = {
+    "model_type": "expected a mapping: indented `key: value` lines",
+    "model_attributes_type": "expected a mapping: indented `key: value` lines",
+    "dict_type": "expected a mapping: indented `key: value` lines",
+    "list_type": "expected a list: `- item` lines, or [a, b]",
+    "string_type": "expected text (quote it if it looks like a number)",
+    "missing": "required key is missing",
+}
+
+
+class _Problems:
+    """Every problem in one file, collected so that all of them are reported at once."""
+
+    def __init__(self, locate: _Locator) -> None:
+        self.locate = locate
+        self.found: list[tuple[int, str]] = []
+        self.secret_paths: set[tuple[Any, ...]] = set()  # values that came from ${VAR}
+        self.secret_values: set[str] = set()  # text that no message may contain
+        self.missing_paths: set[tuple[Any, ...]] = set()  # unset ${VAR}: reported once, there
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def add(self, loc: tuple[Any, ...], message: str, line: int | None = None) -> None:
+        if loc in self.missing_paths:
+            return  # the empty value of an unset variable would only repeat that problem
+        line = self.locate.line(loc) if line is None else line
+        where = f"line {line}: " if line else ""
+        self.found.append((line or 0, f"{where}{_path(loc)}: {message}"))
+
+    def messages(self) -> list[str]:
+        """In file order, with secrets blanked out wherever a validator quoted them."""
+        return [self._redact(text) for _, text in sorted(self.found, key=lambda f: f[0])]
+
+    def _redact(self, text: str) -> str:
+        for secret in sorted(self.secret_values, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
+            elif secret:  # too short to blank everywhere without mangling the sentence
+                text = text.replace(repr(secret), "'***'")
+        return text
 
 
 def _describe(
     exc: ValidationError,
     model: type[BaseModel],
     prefix: tuple[Any, ...],
-    secret_paths: set[tuple[Any, ...]],
-    locate: _Locator,
-) -> list[str]:
-    problems = []
+    report: _Problems,
+    also: Iterable[str] = (),
+) -> None:
     for error in exc.errors(include_url=False):
         loc = prefix + tuple(error["loc"])
-        where = locate.where(loc)
         if error["type"] == "extra_forbidden":
             key = str(error["loc"][-1])
-            hint = _did_you_mean(key, _fields_at(model, error["loc"][:-1]))
-            problems.append(f"{where}{_path(loc)}: unknown key{hint}")
+            hint = _did_you_mean(key, [*_fields_at(model, error["loc"][:-1]), *also])
+            report.add(loc, f"unknown key{hint}")
             continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "missing":
-            problems.append(f"{where}{_path(loc)}: required key is missing")
-            continue
-        shown = "" if loc in secret_paths or _looks_secret(loc) else _shown(error.get("input"))
-        problems.append(f"{where}{_path(loc)}: {message}{shown}")
-    return problems
+        message = _PLAIN_MESSAGES.get(error["type"]) or str(error["msg"]).removeprefix(
+            "Value error, "
+        )
+        hidden = loc in report.secret_paths or _looks_secret(loc)
+        report.add(loc, message + ("" if hidden else _shown(error.get("input"), message)))
 
 
-def _shown(value: Any) -> str:
-    """`` (got 'often')`` for short scalar inputs; nothing for structures or long values."""
+def _shown(value: Any, message: str) -> str:
+    """`` (got 'often')`` for short scalar inputs the message does not quote already."""
     if isinstance(value, dict | list) or value is None:
         return ""
     text = repr(value)
-    return f" (got {text})" if len(text) <= 60 else ""
+    # Some validators (sla's, durations') quote the value already; a quoted string is distinctive
+    # enough to look for, a number ("greater than 0") is not.
+    quoted = isinstance(value, str) and text in message
+    return f" (got {text})" if len(text) <= 60 and not quoted else ""
+
+
+def _looks_secret_key(key: Any) -> bool:
+    return any(word in _SECRET_WORDS for word in re.split(r"[_\-.\s]+", str(key).lower()))
 
 
 def _looks_secret(loc: tuple[Any, ...]) -> bool:
-    key = str(loc[-1]).lower() if loc else ""
-    return any(word in key for word in ("secret", "password", "token", "key", "url"))
+    # Any key on the path counts: `client_secret[0]` is as secret as `client_secret`.
+    return any(isinstance(part, str) and _looks_secret_key(part) for part in loc)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Iterator[str]:
@@ -567,18 +757,17 @@ class _Locator:
     def __init__(self, root: yaml.Node | None) -> None:
         self.root = root
 
-    def where(self, loc: tuple[Any, ...]) -> str:
+    def line(self, loc: tuple[Any, ...]) -> int | None:
+        """The line of the deepest part of `loc` found in the file; None for the top level."""
         node = self.root
         found = None
         for part in loc:
             if isinstance(node, yaml.MappingNode):
-                match = next(
-                    ((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)),
-                    None,
-                )
-                if match is None:
+                # The last of equal keys, as that is the value PyYAML keeps.
+                matches = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(part)]
+                if not matches:
                     break
-                found, node = match[0], match[1]
+                found, node = matches[-1]
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 if part >= len(node.value):
                     break
@@ -588,5 +777,5 @@ class _Locator:
                 break
         target = found or node
         if target is None or target is self.root:
-            return ""
-        return f"line {target.start_mark.line + 1}: "
+            return None
+        return target.start_mark.line + 1
