@@ -26,6 +26,7 @@ from monitor.config import Config, ConfigFileError, default_config_path, load_co
 from monitor.demo import Event, demo_config, run_demo
 from monitor.durations import parse_duration
 from monitor.poll import build_connector, describe_error, poll_all, utc_now
+from monitor.redact import redact_logs
 from monitor.store import Store, StoreError, UnknownItem
 from monitor.views import (
     ago,
@@ -97,10 +98,12 @@ def _usage(message: str) -> NoReturn:
 
 def _config(path: Path | None = None) -> Config:
     try:
-        return load_config(path or state.config_path or default_config_path())
+        config = load_config(path or state.config_path or default_config_path())
     except ConfigFileError as exc:
         err.print(Text(str(exc)))
         raise typer.Exit(2) from None
+    redact_logs(config.redact)
+    return config
 
 
 def _store(config: Config) -> Store:
@@ -327,7 +330,8 @@ def check() -> None:
             result = connector.fetch(None)
         except Exception as exc:
             failed += 1
-            out.print(Text(f"✗ {source.name} ({source.type}): {describe_error(exc)}", style="red"))
+            problem = config.redact(describe_error(exc))
+            out.print(Text(f"✗ {source.name} ({source.type}): {problem}", style="red"))
             continue
         mine = sum(1 for r in result.records if r.is_owner)
         note = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -31,6 +32,7 @@ from pydantic import (
 from connectors.base import Connector, registry
 from monitor import sla
 from monitor.durations import DURATION_HINT, Duration, parse_duration
+from monitor.redact import Redactor
 
 DEFAULT_CONFIG_NAME = "sameday.yaml"
 CONFIG_ENV = "SAMEDAY_CONFIG"
@@ -312,6 +314,12 @@ class Config:
     quiet_hours: str | None
     report_at: str | None
     default_policy: sla.Policy
+    # Values that must never be shown: masked in logs and stored errors by `monitor.redact`.
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def redact(self) -> Redactor:
+        return Redactor(self.secrets)
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -397,6 +405,7 @@ def parse_config(
         quiet_hours=parsed.quiet_hours,
         report_at=parsed.report.at,
         default_policy=default_policy,
+        secrets=frozenset(report.runtime_secrets),
     )
 
 
@@ -601,6 +610,10 @@ def _substitute_env(
     if not isinstance(value, str) or "${" not in value:
         if hidden and isinstance(value, str):
             report.secret_values.add(value)
+            if not _is_address(value):
+                report.runtime_secrets.add(value)
+            elif password := urlsplit(value).password:  # a URL is not secret; its password is
+                report.runtime_secrets.add(unquote(password))
         return value
 
     from_env: list[str] = []
@@ -628,7 +641,12 @@ def _substitute_env(
     if from_env or hidden:
         report.secret_paths.add(at)
         report.secret_values.update([*from_env, result])
+        report.runtime_secrets.update(from_env)
     return result
+
+
+def _is_address(value: str) -> bool:
+    return "://" in value or value.startswith(("/", "~"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,6 +671,7 @@ class _Problems:
         self.found: list[tuple[int, str]] = []
         self.secret_paths: set[tuple[Any, ...]] = set()  # values that came from ${VAR}
         self.secret_values: set[str] = set()  # text that no message may contain
+        self.runtime_secrets: set[str] = set()  # text no log line or stored error may contain
         self.missing_paths: set[tuple[Any, ...]] = set()  # unset ${VAR}: reported once, there
 
     def __bool__(self) -> bool:

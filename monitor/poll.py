@@ -21,11 +21,13 @@ from connectors.base import (
 )
 from monitor import sla, triage
 from monitor.config import Config, Source
+from monitor.redact import Redactor
 from monitor.store import PlannedItem, Store
 
 log = logging.getLogger("sameday.poll")
 
 Clock = Callable[[], datetime]
+NO_SECRETS = Redactor()
 
 
 def utc_now() -> datetime:
@@ -74,23 +76,32 @@ def poll_all(
     outcomes = []
     for source in sources:
         connector = connectors.get(source.name) or build_connector(source, clock)
-        outcomes.append(poll_source(source, connector, store, clock=clock))
+        outcomes.append(poll_source(source, connector, store, clock=clock, redact=config.redact))
     return outcomes
 
 
 def poll_source(
-    source: Source, connector: Connector, store: Store, *, clock: Clock = utc_now
+    source: Source,
+    connector: Connector,
+    store: Store,
+    *,
+    clock: Clock = utc_now,
+    redact: Callable[[str], str] = NO_SECRETS,
 ) -> PollOutcome:
-    """Fetch one source and write what it changed; never raises for the source's own failures."""
+    """Fetch one source and write what it changed; never raises for the source's own failures.
+
+    `redact` masks the config's secrets in the error stored and returned, whatever the
+    connector or its libraries put into the exception.
+    """
     state = store.source(source.name)
     cursor = state.cursor if state else None
     try:
         result = connector.fetch(cursor)
     except ConnectorError as exc:
-        return _failed(source, store, clock(), exc)
+        return _failed(source, store, clock(), exc, redact)
     except Exception as exc:  # a connector bug must not stop the other sources
         log.exception("[%s] connector crashed", source.name)
-        return _failed(source, store, clock(), exc)
+        return _failed(source, store, clock(), exc, redact)
 
     now = clock()
     warning = "; ".join(result.warnings) or None
@@ -136,8 +147,10 @@ def poll_source(
     )
 
 
-def _failed(source: Source, store: Store, now: datetime, exc: Exception) -> PollOutcome:
-    message = describe_error(exc)
+def _failed(
+    source: Source, store: Store, now: datetime, exc: Exception, redact: Callable[[str], str]
+) -> PollOutcome:
+    message = redact(describe_error(exc))
     if isinstance(exc, ConnectorError):
         log.warning("[%s] poll failed: %s", source.name, message)
     store.record_failure(source.name, message, now)
