@@ -32,7 +32,7 @@ storage:
 sources:
   - {name: shop-blog, type: demo, platform: blog, seed: 7, per_hour: 1, backfill: 6h}
   - {name: forum, type: demo, platform: forum, seed: 3, per_hour: 1, backfill: 6h,
-     sla: {target: 4h}}
+     sla: {target: 4h, business_time: true}}
 """
 
 

@@ -196,8 +196,8 @@ class Store:
                 "consecutive_failures": 0,
                 "first_polled_at": func.coalesce(SOURCES.c.first_polled_at, now),
             }
-            if warning is not None:
-                values.update(last_warning=warning, last_warning_at=now)
+            # A clean poll clears the warning: status shows what is wrong now, not once.
+            values.update(last_warning=warning, last_warning_at=now if warning else None)
             conn.execute(update(SOURCES).where(SOURCES.c.name == source).values(**values))
         answered += sum(1 for i in items if i.status is Status.ANSWERED)
         return ApplyResult(new_items=new_items, new_replies=new_replies, answered=answered)

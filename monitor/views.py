@@ -96,7 +96,25 @@ def local(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M")
 
 
+# Comment text is hostile: escape sequences could clear the owner's terminal or plant a hidden
+# link, and bidirectional overrides can make text read differently from what it is.
+_UNPRINTABLE = {
+    code: None
+    for code in [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+} | {ord(space): " " for space in "\t\n\r"}  # line breaks become spaces: one line per item
+
+
+def printable(text: str) -> str:
+    """`text` on one line with control characters and direction overrides removed."""
+    return " ".join(text.translate(_UNPRINTABLE).split())
+
+
 def trim(text: str, width: int) -> str:
-    """One line of at most `width` characters."""
-    flat = " ".join(text.split())
+    """One printable line of at most `width` characters, for people."""
+    flat = printable(text)
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -157,3 +157,39 @@ def test_python_dash_m_monitor_is_the_same_command() -> None:
         [sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("sameday ")
+
+
+def test_hostile_comment_text_is_shown_inert(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from monitor.store import PlannedItem, Store
+    from monitor.triage import Known, Status, plan
+    from tests.conftest import make_record
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.ensure_sources([("blog", "demo")])
+    hostile = make_record(
+        "evil",
+        datetime.now(UTC),
+        author="[link=http://evil]Support[/link]",
+        text="[bold red]URGENT[/] \x1b[2J\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\ @everyone",
+    )
+    result = plan([hostile], Known())
+    store.apply(
+        "blog",
+        [PlannedItem(hostile, Status.OPEN, datetime.now(UTC))],
+        result,
+        cursor=None,
+        now=datetime.now(UTC),
+    )
+    # A wide colour terminal, so nothing is folded and markup would show as styles.
+    monkeypatch.setattr("monitor.cli.out", Console(width=300, force_terminal=True))
+    result = CliRunner().invoke(app, ["-c", str(config_file), "inbox"])
+    assert result.exit_code == 0, result.output
+    assert "[bold red]URGENT[/]" in result.output  # shown as written, not as markup
+    assert "\x1b[2J" not in result.output and "\x1b]8" not in result.output
+    assert "[link=http://evil]" in result.output  # (the author column is trimmed)

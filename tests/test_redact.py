@@ -13,7 +13,7 @@ from pathlib import Path
 from connectors.base import FetchResult
 from monitor.config import parse_config
 from monitor.poll import poll_source
-from monitor.redact import Redactor, RedactingFilter
+from monitor.redact import RedactingFilter, Redactor
 from monitor.store import Store
 from tests.conftest import Clock
 from tests.feedserver import FeedServer

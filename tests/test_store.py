@@ -217,3 +217,16 @@ def test_sqlite_path_with_tilde_is_expanded(
 def test_status_values_are_plain_strings(store: Store) -> None:
     ingest(store, [make_record("c1", at(0))])
     assert store.inbox(at(1))[0].status == Status.OPEN == "open"
+
+
+def test_a_clean_poll_clears_the_last_warning(store: Store) -> None:
+    store.ensure_sources([("blog", "feed")])
+    empty = Plan()
+    store.apply("blog", [], empty, cursor=None, now=at(1), warning="feed is malformed")
+    row = store.source("blog")
+    assert (row.last_warning, row.last_warning_at) == ("feed is malformed", at(1))
+    store.touch("blog", at(2))  # a 304 says nothing about the feed's shape: keep it
+    assert store.source("blog").last_warning == "feed is malformed"
+    store.apply("blog", [], empty, cursor=None, now=at(3))
+    row = store.source("blog")
+    assert (row.last_warning, row.last_warning_at) == (None, None)
