@@ -13,6 +13,7 @@ owner comment on the same post"); on a ``forum`` they quote the post they answer
 
 from __future__ import annotations
 
+import builtins
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -79,7 +80,7 @@ class DemoSettings(ConnectorSettings):
 
 class DemoConnector:
     type: ClassVar[str] = "demo"
-    Settings: ClassVar[type[DemoSettings]] = DemoSettings
+    Settings: ClassVar[builtins.type[DemoSettings]] = DemoSettings  # `type` is taken above
 
     def __init__(self, settings: DemoSettings, context: ConnectorContext) -> None:
         self.settings = settings

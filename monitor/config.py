@@ -7,6 +7,7 @@ leaves the store untouched; the CLI turns the error into exit code 2.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import os
 import re
@@ -300,7 +301,7 @@ class Source:
     owner_identities: tuple[str, ...]
     policy: sla.Policy
     remind_before: Duration
-    connector_class: type[Connector]
+    connector_class: builtins.type[Connector]  # the field `type` above hides the builtin
     settings: BaseModel
 
 
