@@ -293,18 +293,10 @@ class Store:
         if not items:
             return 0
         rows = [
-            {
-                "source": source,
-                "external_id": i.record.external_id,
+            _written(source, i.record, now)
+            | {
                 "kind": i.record.kind,
-                "thread_id": i.record.thread_id,
-                "parent_id": i.record.parent_id,
-                "author": i.record.author,
-                "text": i.record.text,
-                "url": i.record.url,
-                "created_at": i.record.created_at,
                 "created_at_estimated": i.record.created_at_estimated,
-                "fetched_at": now,
                 "due_at": i.due_at,
                 "status": str(i.status),
                 "answered_at": i.answered_at,
@@ -320,20 +312,7 @@ class Store:
     ) -> int:
         if not replies:
             return 0
-        rows = [
-            {
-                "source": source,
-                "external_id": r.external_id,
-                "thread_id": r.thread_id,
-                "parent_id": r.parent_id,
-                "author": r.author,
-                "text": r.text,
-                "url": r.url,
-                "created_at": r.created_at,
-                "fetched_at": now,
-            }
-            for r in replies
-        ]
+        rows = [_written(source, r, now) for r in replies]
         return self._insert_counted(conn, REPLIES, rows)
 
     def _answer(self, conn: Connection, source: str, plan: Plan) -> int:
@@ -401,6 +380,21 @@ class Store:
                 for row in conn.execute(query):
                     found[row.external_id] = KnownReply(*row)
         return list(found.values())
+
+
+def _written(source: str, record: Record, now: datetime) -> dict[str, Any]:
+    """The columns items and owner replies share: who wrote what, where and when."""
+    return {
+        "source": source,
+        "external_id": record.external_id,
+        "thread_id": record.thread_id,
+        "parent_id": record.parent_id,
+        "author": record.author,
+        "text": record.text,
+        "url": record.url,
+        "created_at": record.created_at,
+        "fetched_at": now,
+    }
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
