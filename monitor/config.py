@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -123,6 +125,7 @@ class SLAConfig(Strict):
     holidays: list[Holiday] | None = None
     business_time: bool | None = None
     remind_before: str | None = None
+    repeat_overdue: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -136,7 +139,7 @@ class SLAConfig(Strict):
             _duration(value, f"{sla.SAME_DAY} or {DURATION_HINT}")
         return value
 
-    @field_validator("remind_before", mode="before")
+    @field_validator("remind_before", "repeat_overdue", mode="before")
     @classmethod
     def _remind(cls, value: Any) -> Any:
         _duration(value)
@@ -195,9 +198,38 @@ class StorageConfig(Strict):
 
 
 class NotifyConfig(Strict):
-    url: str
+    """One alert channel: any Apprise URL, or the console the daemon runs in."""
+
+    type: Literal["apprise", "console"] = "apprise"
+    url: str | None = Field(default=None, validate_default=True)
+    # A stable name: alerts are remembered per channel, so renaming one re-sends nothing only
+    # if the name stays. Default: the type and the position (`apprise-0`).
+    name: str | None = None
     min_level: Literal["new", "reminder", "overdue"] = "new"
     digest: Literal["30m", "hourly", "daily"] | None = None
+    give_up_after: str = "1d"  # a delivery failing this long is given up and shown by status
+
+    @field_validator("give_up_after", mode="before")
+    @classmethod
+    def _give_up(cls, value: Any) -> Any:
+        _duration(value)
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_fits_type(cls, url: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("type", "apprise")
+        if kind == "apprise" and not url:
+            raise ValueError("required key is missing: an apprise channel needs a url (mailto://…)")
+        if kind == "console" and url:
+            raise ValueError("a console channel takes no url")
+        if url and not _apprise_knows(url):
+            raise ValueError(
+                "not a notification URL Apprise understands; see "
+                "https://github.com/caronc/apprise/wiki for each service's form (a password "
+                "holding @ / : # ? must be percent-encoded there: @ is %40)"
+            )
+        return url
 
 
 class ReportConfig(Strict):
@@ -277,6 +309,19 @@ class FileConfig(Strict):
         return value
 
 
+def _apprise_knows(url: str) -> bool:
+    import apprise  # imported here: loading every Apprise plugin takes a moment
+
+    # Apprise logs a rejected URL with part of its password; our own message says enough.
+    apprise_log = logging.getLogger("apprise")
+    level = apprise_log.level
+    apprise_log.setLevel(logging.CRITICAL + 1)
+    try:
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+    finally:
+        apprise_log.setLevel(level)
+
+
 def _parse_clock(text: str) -> time:
     try:
         hours, minutes = str(text).strip().split(":")
@@ -301,6 +346,7 @@ class Source:
     owner_identities: tuple[str, ...]
     policy: sla.Policy
     remind_before: Duration
+    repeat_overdue: Duration
     connector_class: builtins.type[Connector]  # the field `type` above hides the builtin
     settings: BaseModel
 
@@ -337,6 +383,7 @@ DEFAULT_SLA = SLAConfig(
     holidays=[],
     business_time=False,
     remind_before="2h",
+    repeat_overdue="4h",
 )
 
 
@@ -554,6 +601,7 @@ def _build_sources(
                 owner_identities=tuple(identities),
                 policy=policy,
                 remind_before=parse_duration(merged.remind_before or "2h"),
+                repeat_overdue=parse_duration(merged.repeat_overdue or "4h"),
                 connector_class=connector_class,
                 settings=settings,
             )

@@ -55,6 +55,8 @@ class SourceRow(SQLModel, table=True):
     consecutive_failures: int = 0
     last_warning: str | None = Field(default=None, sa_column=Column(Text))
     last_warning_at: datetime | None = _utc()
+    # Written by the daemon: when it will poll next (after backoff), for `sameday status`.
+    next_poll_at: datetime | None = _utc()
 
 
 class ItemRow(SQLModel, table=True):
@@ -112,3 +114,34 @@ class OwnerReplyRow(SQLModel, table=True):
     url: str | None = None
     created_at: datetime = _utc(nullable=False)
     fetched_at: datetime = _utc(nullable=False)
+
+
+class AlertRow(SQLModel, table=True):
+    """The outbox: one alert about one item, at one level, for one channel.
+
+    A row is written in the transaction that makes the alert due and marked sent only after the
+    channel took it. `key` is the idempotency key (item, level, repeat, channel): writing the
+    same alert twice is a no-op, so a restart re-plans without repeating anything.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_alerts_key"),
+        Index("ix_alerts_channel_status_deliver", "channel", "status", "deliver_at"),
+        Index("ix_alerts_item", "item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    item_id: int = Field(foreign_key="items.id")
+    channel: str
+    level: str  # "new" | "reminder" | "overdue"
+    seq: int = 0  # which overdue repeat (0 for the first and for other levels)
+    status: str = "pending"  # pending | sent | cancelled | given_up
+    created_at: datetime = _utc(nullable=False)
+    deliver_at: datetime = _utc(nullable=False)  # not before this
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc()  # after a failed delivery
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()  # when cancelled or given up

@@ -16,14 +16,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import SQLModel
 
 from connectors.base import Record
-from monitor.models import ItemRow, OwnerReplyRow, SourceRow
+from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
+from monitor.models import AlertRow, ItemRow, OwnerReplyRow, SourceRow
 from monitor.triage import ANSWERABLE, Known, KnownItem, KnownReply, Plan, Status
 
 log = logging.getLogger(__name__)
@@ -35,6 +46,7 @@ _BUSY_TIMEOUT_MS = 10_000
 ITEMS = ItemRow.__table__  # type: ignore[attr-defined]
 REPLIES = OwnerReplyRow.__table__  # type: ignore[attr-defined]
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
+ALERTS = AlertRow.__table__  # type: ignore[attr-defined]
 
 
 class StoreError(Exception):
@@ -61,6 +73,37 @@ class ApplyResult:
     new_items: int
     new_replies: int
     answered: int  # items answered by detection, stored before or new in this batch
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """An alert channel as the outbox knows it: a stable name and the lowest level it wants."""
+
+    name: str
+    min_level: Level = Level.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An outbox row ready to deliver, with what rendering needs."""
+
+    id: int
+    key: str
+    channel: str
+    level: Level
+    seq: int
+    created_at: datetime
+    attempts: int
+    view: AlertView
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    channel: str
+    pending: int
+    failing: int  # pending rows whose last attempt failed
+    given_up: int
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +226,24 @@ class Store:
         cursor: dict[str, Any] | None,
         now: datetime,
         warning: str | None = None,
+        channels: Sequence[Channel] = (),
     ) -> ApplyResult:
-        """Write one poll's outcome, its cursor and the source's health in one transaction."""
+        """Write one poll's outcome, its cursor and the source's health in one transaction.
+
+        The ``new`` alerts for the open items it stores are written in the same transaction
+        (to every channel that wants that level), so a crash cannot store an item and lose its
+        alert, or alert an item that was not stored.
+        """
         with self.engine.begin() as conn:
-            new_items = self._insert_items(conn, source, items, now)
+            inserted = self._insert_items(conn, source, items, now)
+            new_items = len(inserted)
+            opened = [item_id for item_id, status in inserted if status == Status.OPEN]
+            self._write_alerts(
+                conn,
+                [(item_id, Level.NEW, 0, now) for item_id in opened],
+                channels,
+                now,
+            )
             new_replies = self._insert_replies(conn, source, plan.new_replies, now)
             answered = self._answer(conn, source, plan)
             values: dict[str, Any] = {
@@ -263,7 +320,191 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ITEMS)).scalar_one())
 
+    # -- the alert outbox -----------------------------------------------------------------
+
+    def plan_alerts(
+        self, now: datetime, rules: dict[str, AlertRules], channels: Sequence[Channel]
+    ) -> int:
+        """Write the reminder and overdue alerts that open items have become due for.
+
+        Idempotent: an alert already written (sent or not) is never written again. Items of
+        sources without `rules` (no longer configured) are left alone. Returns rows written.
+        """
+        if not channels:
+            return 0
+        awake = or_(
+            ITEMS.c.status == Status.OPEN,
+            (ITEMS.c.status == Status.SNOOZED) & (ITEMS.c.snoozed_until <= now),
+        )
+        query = select(ITEMS.c.id, ITEMS.c.source, ITEMS.c.due_at, ITEMS.c.fetched_at).where(
+            awake, ITEMS.c.source.in_(list(rules))
+        )
+        wanted = []
+        with self.engine.begin() as conn:
+            for item_id, source, due_at, first_seen in conn.execute(query):
+                stage = current_stage(due_at, first_seen, now, rules[source])
+                if stage is not None:
+                    wanted.append((item_id, stage.level, stage.seq, stage.since))
+            return self._write_alerts(conn, wanted, channels, now)
+
+    def pending_alerts(self, channel: str, now: datetime) -> list[PendingAlert]:
+        """Alerts for `channel` that may be delivered now, oldest first.
+
+        Alerts whose item was answered or dismissed meanwhile are cancelled here; an item's
+        older pending alerts are cancelled when a later stage is pending (one message says
+        where it stands); alerts of items snoozed until later are held, not returned.
+        """
+        query = (
+            select(ALERTS, ITEMS, SOURCES.c.type.label("platform"))
+            .join(ITEMS, ITEMS.c.id == ALERTS.c.item_id)
+            .join(SOURCES, SOURCES.c.name == ITEMS.c.source)
+            .where(
+                ALERTS.c.channel == channel,
+                ALERTS.c.status == "pending",
+                ALERTS.c.deliver_at <= now,
+                or_(ALERTS.c.next_attempt_at.is_(None), ALERTS.c.next_attempt_at <= now),
+            )
+            .order_by(ALERTS.c.created_at, ALERTS.c.id)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(query.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)).all()
+            cancel, ready, latest = [], [], {}
+            for row in rows:
+                alert, item = _prefixed(row, "alerts_"), _prefixed(row, "items_")
+                if item["status"] in (Status.ANSWERED, Status.DISMISSED, Status.BASELINE):
+                    cancel.append(alert["id"])
+                    continue
+                if item["status"] == Status.SNOOZED and (item["snoozed_until"] or now) > now:
+                    continue
+                level = Level(alert["level"])
+                best = latest.get(item["id"])
+                if best is not None and (best[0].rank, best[1]) >= (level.rank, alert["seq"]):
+                    cancel.append(alert["id"])
+                    continue
+                if best is not None:
+                    cancel.append(best[2])
+                latest[item["id"]] = (level, alert["seq"], alert["id"])
+                ready.append((alert, item, row.platform))
+            if cancel:
+                conn.execute(
+                    update(ALERTS)
+                    .where(ALERTS.c.id.in_(cancel), ALERTS.c.status == "pending")
+                    .values(status="cancelled", closed_at=now)
+                )
+        kept = {entry[2] for entry in latest.values()}
+        return [
+            _pending(alert, item, platform)
+            for alert, item, platform in ready
+            if alert["id"] in kept
+        ]
+
+    def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        self._close_alerts(alert_ids, status="sent", sent_at=now)
+
+    def mark_failed(
+        self, alert_ids: Sequence[int], error: str, now: datetime, retry_at: datetime
+    ) -> None:
+        """A delivery failed: count it, keep the row pending, try again at `retry_at`."""
+        if not alert_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ALERTS)
+                .where(ALERTS.c.id.in_(list(alert_ids)), ALERTS.c.status == "pending")
+                .values(
+                    attempts=ALERTS.c.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=retry_at,
+                )
+            )
+
+    def give_up(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
+        """Stop trying: the row stays, marked given up, for `status` to show."""
+        self._close_alerts(alert_ids, status="given_up", closed_at=now, last_error=error)
+
+    def outbox_health(self) -> list[ChannelHealth]:
+        """Per channel: what waits, what keeps failing, what was given up, and why."""
+        failing = (ALERTS.c.status == "pending") & (ALERTS.c.attempts > 0)
+        query = (
+            select(
+                ALERTS.c.channel,
+                func.count().filter(ALERTS.c.status == "pending").label("pending"),
+                func.count().filter(failing).label("failing"),
+                func.count().filter(ALERTS.c.status == "given_up").label("given_up"),
+            )
+            .group_by(ALERTS.c.channel)
+            .order_by(ALERTS.c.channel)
+        )
+        last_error = (
+            select(ALERTS.c.last_error)
+            .where(ALERTS.c.channel == bindparam("channel"), ALERTS.c.last_error.is_not(None))
+            .where(ALERTS.c.status.in_(["pending", "given_up"]))
+            .order_by(ALERTS.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            tallies = conn.execute(query).all()
+            return [
+                ChannelHealth(
+                    channel=t.channel,
+                    pending=t.pending,
+                    failing=t.failing,
+                    given_up=t.given_up,
+                    last_error=conn.execute(last_error, {"channel": t.channel}).scalar(),
+                )
+                for t in tallies
+            ]
+
+    def alerts_for(self, item_id: int) -> list[AlertRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ALERTS).where(ALERTS.c.item_id == item_id).order_by(ALERTS.c.id)
+            ).mappings()
+            return [AlertRow.model_validate(dict(r)) for r in rows]
+
+    def set_next_poll(self, source: str, at: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(SOURCES).where(SOURCES.c.name == source).values(next_poll_at=at))
+
     # -- helpers --------------------------------------------------------------------------
+
+    def _write_alerts(
+        self,
+        conn: Connection,
+        wanted: Sequence[tuple[int, Level, int, datetime]],
+        channels: Sequence[Channel],
+        now: datetime,
+    ) -> int:
+        rows = [
+            {
+                "key": alert_key(item_id, level, seq, channel.name),
+                "item_id": item_id,
+                "channel": channel.name,
+                "level": str(level),
+                "seq": seq,
+                "status": "pending",
+                "created_at": now,
+                "deliver_at": now,
+                "attempts": 0,
+            }
+            for item_id, level, seq, _since in wanted
+            for channel in channels
+            if level.rank >= channel.min_level.rank
+        ]
+        if not rows:
+            return 0
+        statement = self._insert_ignore(ALERTS, ["key"]).returning(ALERTS.c.id)
+        return len(conn.execute(statement, rows).all())
+
+    def _close_alerts(self, alert_ids: Sequence[int], **values: Any) -> None:
+        if not alert_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ALERTS)
+                .where(ALERTS.c.id.in_(list(alert_ids)), ALERTS.c.status == "pending")
+                .values(**values)
+            )
 
     def _set(self, item_id: int, **values: Any) -> ItemRow:
         with self.engine.begin() as conn:
@@ -278,20 +519,23 @@ class Store:
             raise StoreError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
-    def _insert_counted(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> int:
-        """Insert what is not there yet; how many rows were new.
+    def _insert_new(
+        self, conn: Connection, table: Any, rows: list[dict[str, Any]], *returning: Any
+    ) -> list[Any]:
+        """Insert what is not there yet; the `returning` columns of the rows that were new.
 
-        Counted with RETURNING because an executemany's rowcount is not reliable on every
-        driver; SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues").
+        RETURNING, because an executemany's rowcount is not reliable on every driver;
+        SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues").
         """
-        statement = self._insert_ignore(table, ["source", "external_id"]).returning(table.c.id)
-        return len(conn.execute(statement, rows).all())
+        statement = self._insert_ignore(table, ["source", "external_id"]).returning(*returning)
+        return list(conn.execute(statement, rows).all())
 
     def _insert_items(
         self, conn: Connection, source: str, items: Sequence[PlannedItem], now: datetime
-    ) -> int:
+    ) -> list[tuple[int, str]]:
+        """Insert new items; (id, status) of each one that was not stored yet."""
         if not items:
-            return 0
+            return []
         rows = [
             _written(source, i.record, now)
             | {
@@ -305,7 +549,7 @@ class Store:
             }
             for i in items
         ]
-        return self._insert_counted(conn, ITEMS, rows)
+        return [tuple(r) for r in self._insert_new(conn, ITEMS, rows, ITEMS.c.id, ITEMS.c.status)]
 
     def _insert_replies(
         self, conn: Connection, source: str, replies: Sequence[Record], now: datetime
@@ -313,7 +557,7 @@ class Store:
         if not replies:
             return 0
         rows = [_written(source, r, now) for r in replies]
-        return self._insert_counted(conn, REPLIES, rows)
+        return len(self._insert_new(conn, REPLIES, rows, REPLIES.c.id))
 
     def _answer(self, conn: Connection, source: str, plan: Plan) -> int:
         if not plan.answers:
@@ -380,6 +624,36 @@ class Store:
                 for row in conn.execute(query):
                     found[row.external_id] = KnownReply(*row)
         return list(found.values())
+
+
+def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
+    """The columns of one table from a joined row labelled ``table_column``."""
+    return {k[len(prefix) :]: v for k, v in row._mapping.items() if k.startswith(prefix)}
+
+
+def _pending(alert: dict[str, Any], item: dict[str, Any], platform: str) -> PendingAlert:
+    utc = ItemRow.model_validate(item)  # through the model: aware UTC datetimes
+    return PendingAlert(
+        id=alert["id"],
+        key=alert["key"],
+        channel=alert["channel"],
+        level=Level(alert["level"]),
+        seq=alert["seq"],
+        created_at=AlertRow.model_validate(alert).created_at,
+        attempts=alert["attempts"],
+        view=AlertView(
+            item_id=utc.id or 0,
+            level=Level(alert["level"]),
+            platform=platform,
+            source=utc.source,
+            author=utc.author,
+            text=utc.text,
+            url=utc.url,
+            created_at=utc.created_at,
+            due_at=utc.due_at,
+            suggestion=utc.suggestion,
+        ),
+    )
 
 
 def _written(source: str, record: Record, now: datetime) -> dict[str, Any]:

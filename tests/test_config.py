@@ -6,6 +6,7 @@ message that says what to write instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -537,7 +538,7 @@ def test_env_values_and_defaults_are_substituted_anywhere() -> None:
             "DIR": "/tmp/x",
             "SEED": "42",
             "USER": "dana",
-            "PASS": "p@ss",
+            "PASS": "p%40ss",  # percent-encoded, as a URL needs
             "TARGET": "2h",
         },
     )
@@ -547,7 +548,7 @@ def test_env_values_and_defaults_are_substituted_anywhere() -> None:
     (source,) = config.sources
     assert (source.name, source.enabled, source.settings.seed) == ("blog", False, 42)
     assert source.policy.target == Duration(days=0, seconds=2 * 3600)
-    assert config.notify[0].url == "mailto://dana:p@ss@example.com"
+    assert config.notify[0].url == "mailto://dana:p%40ss@example.com"
 
 
 def test_env_value_with_yaml_syntax_cannot_change_the_structure() -> None:
@@ -909,3 +910,19 @@ def test_cli_bad_config_exits_2_and_writes_nothing(
     assert expected in done.stderr
     assert done.stdout == ""
     assert sorted(tmp_path.rglob("*")) == before  # no database, no data directory
+
+
+def test_a_rejected_apprise_url_leaks_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "Zx9Secret@pw"  # an unencoded @ makes the host "pw": Apprise rejects it
+    with caplog.at_level(logging.DEBUG), pytest.raises(ConfigFileError) as caught:
+        parse_config(
+            "notify:\n  - url: 'mailto://dana:${PASS}@example.com'\n",
+            path="sameday.yaml",
+            environ={"PASS": secret},
+        )
+    message = str(caught.value)
+    assert "line 2: notify[0].url: not a notification URL Apprise understands" in message
+    assert "percent-encoded" in message
+    assert secret not in message and "Zx9" not in message
+    # Apprise would log the URL with the password's first and last letters: nothing at all.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
