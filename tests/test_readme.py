@@ -57,3 +57,28 @@ def test_readme_deadline_examples(created: str, target: str, due: str) -> None:
     if expected < start:  # "Mon 17:00" after a Friday means the next week's Monday
         expected += timedelta(days=7)
     assert sla.due_at(start, policy).astimezone(ZONE) == expected
+
+
+def test_the_commented_notify_example_is_valid_when_uncommented() -> None:
+    from monitor.config import parse_config
+
+    example = (Path(__file__).resolve().parents[1] / "config.example.yaml").read_text()
+    lines = example.splitlines()
+    start = lines.index("# notify:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line[2:])
+    quiet = next(line for line in lines if line.startswith("# quiet_hours:"))[2:]
+    config = parse_config(
+        example + "\n" + "\n".join(block) + "\n" + quiet + "\n",
+        path="config.example.yaml (uncommented)",
+        environ={"SMTP_PASSWORD": "s3cret", "NTFY_TOPIC": "shop-alerts"},
+    )
+    assert [(n.type, n.name, n.min_level, n.digest) for n in config.notify] == [
+        ("apprise", "mail", "new", "hourly"),
+        ("apprise", None, "overdue", None),
+        ("console", None, "new", None),
+    ]
+    assert config.quiet_hours == "22:00-07:00"
