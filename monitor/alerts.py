@@ -149,7 +149,8 @@ def render_digest(alerts: Sequence[AlertView], now: datetime, zone: ZoneInfo) ->
     """Several alerts in one message, the most urgent first."""
     ordered = sorted(alerts, key=lambda a: (-a.level.rank, a.due_at))
     overdue = sum(1 for a in alerts if a.due_at <= now)
-    title = f"{len(alerts)} comments waiting for an answer" + (
+    noun = "comment" if len(alerts) == 1 else "comments"  # a digest channel may carry just one
+    title = f"{len(alerts)} {noun} waiting for an answer" + (
         f", {overdue} overdue" if overdue else ""
     )
     lines = []

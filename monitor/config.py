@@ -442,6 +442,7 @@ def parse_config(
     default_sla = _merge_sla(DEFAULT_SLA, SLAConfig(timezone=parsed.owner.timezone), parsed.sla)
     default_policy = _policy(default_sla, ("sla",), report)
     sources = _build_sources(parsed, default_sla, connectors, report)
+    _check_channel_names(parsed.notify, report)
     if report or default_policy is None:
         raise ConfigFileError(path, report.messages())
     return Config(
@@ -522,6 +523,25 @@ def _check_duplicate_keys(node: yaml.Node | None, at: tuple[Any, ...], report: _
 
 # ---------------------------------------------------------------------------------------------
 # Sources: connector types and settings, then the built `Source`s.
+
+
+def channel_name(channel: NotifyConfig, index: int) -> str:
+    """A channel's stable name: its own, else its type and position (``apprise-0``)."""
+    return channel.name or f"{channel.type}-{index}"
+
+
+def _check_channel_names(channels: Sequence[NotifyConfig], report: _Problems) -> None:
+    # Alerts are remembered per channel name: two channels sharing one would share alerts.
+    seen: dict[str, int] = {}
+    for index, channel in enumerate(channels):
+        name = channel_name(channel, index)
+        if name in seen:
+            report.add(
+                ("notify", index, "name"),
+                f"the channel name {name!r} is already used by notify[{seen[name]}]; "
+                "give each channel its own name:",
+            )
+        seen.setdefault(name, index)
 
 
 def _check_sources(

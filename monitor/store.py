@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +353,8 @@ class Store:
         Alerts whose item was answered or dismissed meanwhile are cancelled here; an item's
         older pending alerts are cancelled when a later stage is pending (one message says
         where it stands); alerts of items snoozed until later are held, not returned.
+        Alerts waiting for a retry take part in that comparison but are not returned: a
+        reminder that failed must not go out after the overdue alert that replaced it.
         """
         query = (
             select(ALERTS, ITEMS, SOURCES.c.type.label("platform"))
@@ -362,13 +364,14 @@ class Store:
                 ALERTS.c.channel == channel,
                 ALERTS.c.status == "pending",
                 ALERTS.c.deliver_at <= now,
-                or_(ALERTS.c.next_attempt_at.is_(None), ALERTS.c.next_attempt_at <= now),
             )
             .order_by(ALERTS.c.created_at, ALERTS.c.id)
         )
         with self.engine.begin() as conn:
             rows = conn.execute(query.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)).all()
-            cancel, ready, latest = [], [], {}
+            cancel: list[int] = []
+            ready: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+            latest: dict[int, tuple[Level, int, int]] = {}  # item id -> its latest stage's alert
             for row in rows:
                 alert, item = _prefixed(row, "alerts_"), _prefixed(row, "items_")
                 if item["status"] in (Status.ANSWERED, Status.DISMISSED, Status.BASELINE):
@@ -395,8 +398,18 @@ class Store:
         return [
             _pending(alert, item, platform)
             for alert, item, platform in ready
-            if alert["id"] in kept
+            if alert["id"] in kept and not _backing_off(alert, now)
         ]
+
+    def last_sent_at(self, channel: str) -> datetime | None:
+        """When `channel` last took an alert: a digest's window is over once this is in it."""
+        query = select(func.max(ALERTS.c.sent_at)).where(
+            ALERTS.c.channel == channel, ALERTS.c.status == "sent"
+        )
+        with self.engine.connect() as conn:
+            latest = conn.execute(query).scalar()
+        # max() keeps the column's type (aware UTC); `_as_utc` guards a driver handing back text.
+        return _as_utc(latest)
 
     def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         self._close_alerts(alert_ids, status="sent", sent_at=now)
@@ -629,6 +642,20 @@ class Store:
 def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
     """The columns of one table from a joined row labelled ``table_column``."""
     return {k[len(prefix) :]: v for k, v in row._mapping.items() if k.startswith(prefix)}
+
+
+def _backing_off(alert: dict[str, Any], now: datetime) -> bool:
+    retry_at = _as_utc(alert["next_attempt_at"])
+    return retry_at is not None and retry_at > now
+
+
+def _as_utc(value: datetime | str | None) -> datetime | None:
+    """An aggregate's or a raw row's time as aware UTC, whatever the database returned."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite stores times as text; an untyped read returns it as is
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _pending(alert: dict[str, Any], item: dict[str, Any], platform: str) -> PendingAlert:
