@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +26,14 @@ from rich.text import Text
 
 from monitor import __version__, sla
 from monitor.config import Config, ConfigFileError, default_config_path, load_config
+from monitor.daemon import AlreadyRunning, acquire_lock, default_delivery, run_daemon
 from monitor.demo import Event, demo_config, run_demo
 from monitor.durations import parse_duration
+from monitor.logs import FORMATS, LEVELS, setup_logging
+from monitor.models import SourceRow
 from monitor.poll import build_connector, describe_error, poll_all, utc_now
 from monitor.redact import redact_logs
-from monitor.store import Store, StoreError, UnknownItem
+from monitor.store import ChannelHealth, SourceHealth, Store, StoreError, UnknownItem
 from monitor.views import (
     ago,
     deadline_phrase,
@@ -259,35 +265,39 @@ def snooze(
 
 @app.command()
 def status(as_json: JsonOption = False) -> None:
-    """Each source's health: last success, last error, and whether it is a blind spot."""
+    """Each source's health and next poll, and each alert channel's deliveries.
+
+    A source is a blind spot when it has not succeeded for more than 3x its interval; its next
+    poll is the one `sameday run` planned (after backoff). Per alert channel: alerts waiting,
+    alerts whose delivery keeps failing, alerts given up, and the last delivery error.
+    --json prints {"sources": [...], "channels": [...]}.
+    """
     config = _config()
     store = _store(config)
     now = utc_now()
     health = {h.row.name: h for h in store.health(now)}
+    outbox = store.outbox_health()
     rows = []
     for source in config.sources:
-        h = health.get(source.name)
-        blind = source.enabled and is_blind_spot(
-            h.row if h else None, source.every.as_timedelta(), now
-        )
+        # A source never polled has no row yet: show it with nothing known, as a blind spot.
+        h = health.get(source.name) or SourceHealth(SourceRow(name=source.name, type=source.type))
+        blind = source.enabled and is_blind_spot(h.row, source.every.as_timedelta(), now)
         rows.append((source, h, blind))
     if as_json:
-        _print_json(
-            [
-                source_json(
-                    h.row, blind_spot=blind, open_items=h.open_items, overdue=h.overdue_items
-                )
-                if h
-                else {"name": s.name, "type": s.type, "last_success_at": None, "blind_spot": blind}
-                for s, h, blind in rows
-            ]
-        )
+        sources = [
+            source_json(h.row, blind_spot=blind, open_items=h.open_items, overdue=h.overdue_items)
+            | {"enabled": s.enabled}
+            for s, h, blind in rows
+        ]
+        _print_json({"sources": sources, "channels": [_channel_json(c) for c in outbox]})
         return
     table = Table(header_style="bold")
-    for column in ("source", "type", "every", "last success", "last error", "open", "overdue", ""):
+    columns = ("source", "type", "every", "last success", "next poll", "last error", "open",
+               "overdue", "")  # fmt: skip
+    for column in columns:
         table.add_column(column)
     for source, h, blind in rows:
-        row = h.row if h else None
+        row = h.row
         error = "—"
         if row and row.consecutive_failures and row.last_error:  # failing now, not in the past
             failures = row.consecutive_failures
@@ -297,21 +307,158 @@ def status(as_json: JsonOption = False) -> None:
             Text(source.name),
             Text(source.type),
             Text(str(source.every)),
-            Text(ago(row.last_success_at if row else None, now)),
+            Text(ago(row.last_success_at, now)),
+            Text(_next_poll(row.next_poll_at if source.enabled else None, now)),
             Text(error, style="red" if error != "—" else ""),
-            Text(str(h.open_items if h else 0)),
-            Text(str(h.overdue_items if h else 0), style="red" if h and h.overdue_items else ""),
+            Text(str(h.open_items)),
+            Text(str(h.overdue_items), style="red" if h.overdue_items else ""),
             Text(flag, style="bold red" if blind else "green"),
         )
     out.print(table)
     for source, h, _ in rows:
-        if h and h.row.last_warning:
+        if h.row.last_warning:
             out.print(
                 Text(
                     f"! {source.name}: {h.row.last_warning} ({ago(h.row.last_warning_at, now)})",
                     style="yellow",
                 )
             )
+    if outbox:
+        alerts = Table(header_style="bold")
+        for column in ("alert channel", "pending", "failing", "given up", "last error"):
+            alerts.add_column(column)
+        for c in outbox:
+            alerts.add_row(
+                Text(c.channel),
+                Text(str(c.pending)),
+                Text(str(c.failing), style="red" if c.failing else ""),
+                Text(str(c.given_up), style="red" if c.given_up else ""),
+                Text(trim(c.last_error, 80) if c.last_error else "—"),
+            )
+        out.print(alerts)
+
+
+def _next_poll(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "—"
+    if at >= now:
+        return f"in {span(at - now)}"
+    # Past: the daemon is busy with a backlog, or not running at all.
+    return f"{span(now - at)} late"
+
+
+def _channel_json(health: ChannelHealth) -> dict[str, Any]:
+    return {
+        "channel": health.channel,
+        "pending": health.pending,
+        "failing": health.failing,
+        "given_up": health.given_up,
+        "last_error": health.last_error,
+    }
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="debug, info, warning or error (default: the global --log-level if given, "
+            "else info).",
+            show_default=False,
+        ),
+    ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Append the log to this file instead of stderr."),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text, or json: one object per line.")
+    ] = "text",
+) -> None:
+    """Run the daemon: poll each source at its interval and send alerts, until stopped.
+
+    SIGTERM or Ctrl-C stops it within 10 s, letting the polls in flight finish; a second signal
+    exits at once. One daemon per SQLite store: a second one exits with status 1.
+
+    Example: sameday -c sameday.yaml run --log-format json --log-file ~/sameday.log
+    """
+    # First of all: a signal during start-up (config, store, lock) must stop cleanly too.
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)  # asked twice: the owner wants out now
+        logging.getLogger("sameday.daemon").info(
+            "%s received: stopping (send it again to exit at once)", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    config = _config()
+    level = (log_level or _global_log_level(ctx) or "info").lower()
+    if level not in LEVELS:
+        _usage(f"--log-level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if log_format not in FORMATS:
+        _usage(f"--log-format must be text or json, not {log_format!r}")
+    try:
+        setup_logging(
+            level=level,
+            file=log_file,
+            format="json" if log_format == "json" else "text",
+            redact=config.redact,
+            sources=[s.name for s in config.sources],
+        )
+    except OSError as exc:
+        _usage(f"--log-file {log_file}: {exc.strerror or exc}")
+    store = _store(config)
+    try:
+        lock = acquire_lock(store)
+    except AlreadyRunning as exc:
+        err.print(Text(f"error: {exc}"))
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(Text(f"error: cannot lock the store ({exc.strerror or exc})"))
+        raise typer.Exit(1) from None
+
+    try:
+        try:
+            deliverer, channels = default_delivery(config, store, utc_now)
+        except ValueError as exc:  # channels that cannot work together: a config problem
+            err.print(Text(f"error: {exc}"))
+            raise typer.Exit(2) from None
+        clean = run_daemon(config, store, stop_event=stop, deliverer=deliverer, channels=channels)
+    except typer.Exit:
+        raise
+    except Exception:  # the store failed at start-up, or a bug: say so, in the log too
+        logging.getLogger("sameday.daemon").exception("the daemon stopped on an error")
+        raise typer.Exit(1) from None
+    finally:
+        if lock is not None:
+            lock.release()
+    if not clean:
+        # Polls abandoned at the deadline hold pool threads that Python would wait for at
+        # exit; what they stored is committed already, so leave now.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _global_log_level(ctx: typer.Context) -> str | None:
+    """The `sameday --log-level` given before the command, if it was given at all."""
+    parent = ctx.parent
+    if parent is None:
+        return None
+    # A ParameterSource; by name, as typer vendors its own click.
+    source = getattr(parent.get_parameter_source("log_level"), "name", "DEFAULT")
+    if source == "DEFAULT":
+        return None
+    value = parent.params.get("log_level")
+    return value if isinstance(value, str) else None
 
 
 @app.command()

@@ -7,7 +7,7 @@ its health row; the other sources go on. `now` comes from one injected clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +22,7 @@ from connectors.base import (
 from monitor import sla, triage
 from monitor.config import Config, Source
 from monitor.redact import Redactor
-from monitor.store import PlannedItem, Store
+from monitor.store import Channel, PlannedItem, Store
 
 log = logging.getLogger("sameday.poll")
 
@@ -65,8 +65,12 @@ def poll_all(
     only: str | None = None,
     clock: Clock = utc_now,
     connectors: dict[str, Connector] | None = None,
+    channels: Sequence[Channel] = (),
 ) -> list[PollOutcome]:
-    """Poll every enabled source once (or just `only`), in config order."""
+    """Poll every enabled source once (or just `only`), in config order.
+
+    `channels` are the alert channels whose ``new`` alerts are written with the items.
+    """
     sources: Iterable[Source] = (
         [config.source(only)] if only else [s for s in config.sources if s.enabled]
     )
@@ -76,7 +80,11 @@ def poll_all(
     outcomes = []
     for source in sources:
         connector = connectors.get(source.name) or build_connector(source, clock)
-        outcomes.append(poll_source(source, connector, store, clock=clock, redact=config.redact))
+        outcomes.append(
+            poll_source(
+                source, connector, store, clock=clock, redact=config.redact, channels=channels
+            )
+        )
     return outcomes
 
 
@@ -87,11 +95,13 @@ def poll_source(
     *,
     clock: Clock = utc_now,
     redact: Callable[[str], str] = NO_SECRETS,
+    channels: Sequence[Channel] = (),
 ) -> PollOutcome:
     """Fetch one source and write what it changed; never raises for the source's own failures.
 
     `redact` masks the config's secrets in the error stored and returned, whatever the
-    connector or its libraries put into the exception.
+    connector or its libraries put into the exception. The ``new`` alerts of the stored items
+    are written to the outbox for each of `channels`, in the same transaction as the items.
     """
     state = store.source(source.name)
     cursor = state.cursor if state else None
@@ -127,7 +137,15 @@ def poll_source(
         )
         for n in plan.new_items
     ]
-    applied = store.apply(source.name, items, plan, cursor=result.cursor, now=now, warning=warning)
+    applied = store.apply(
+        source.name,
+        items,
+        plan,
+        cursor=result.cursor,
+        now=now,
+        warning=warning,
+        channels=channels,
+    )
     baseline = sum(1 for i in items if i.status is triage.Status.BASELINE)
     log.info(
         "[%s] %d new items (%d baseline), %d owner replies, %d answered",

@@ -109,8 +109,8 @@ class ChannelHealth:
 @dataclass(frozen=True, slots=True)
 class SourceHealth:
     row: SourceRow
-    open_items: int
-    overdue_items: int
+    open_items: int = 0
+    overdue_items: int = 0
 
 
 def open_store(url: str) -> Store:

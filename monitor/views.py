@@ -50,6 +50,7 @@ def source_json(row: SourceRow, *, blind_spot: bool, open_items: int, overdue: i
         "last_error_at": iso_z(row.last_error_at),
         "consecutive_failures": row.consecutive_failures,
         "last_warning": row.last_warning,
+        "next_poll_at": iso_z(row.next_poll_at),
         "blind_spot": blind_spot,
         "open": open_items,
         "overdue": overdue,

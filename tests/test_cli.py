@@ -117,13 +117,13 @@ def test_snooze_until_tomorrows_opening(config_file: Path) -> None:
 def test_status_shows_health_and_blind_spots(config_file: Path) -> None:
     code, output = run(config_file, "status", "--json")
     assert code == 0
-    assert {s["name"]: s["blind_spot"] for s in json.loads(output)} == {
+    assert {s["name"]: s["blind_spot"] for s in json.loads(output)["sources"]} == {
         "blog": True,
         "forum": True,
     }  # never polled: nobody is watching yet
     run(config_file, "poll")
     code, output = run(config_file, "status", "--json")
-    sources = {s["name"]: s for s in json.loads(output)}
+    sources = {s["name"]: s for s in json.loads(output)["sources"]}
     assert not sources["blog"]["blind_spot"] and sources["blog"]["last_error"] is None
     assert sources["forum"]["open"] > 0
     code, output = run(config_file, "status")

@@ -180,7 +180,7 @@ def test_a_dead_feed_does_not_stop_the_others(config_file: Path, server: FeedSer
     assert done.returncode == 1
     assert "✗ berlin: configuration: the feed URL returned 404" in done.stdout
     assert "✓ ny: 3 new" in done.stdout and "✓ kolkata: 1 new" in done.stdout
-    status = {s["name"]: s for s in json.loads(sameday(config_file, "status", "--json"))}
+    status = {s["name"]: s for s in json.loads(sameday(config_file, "status", "--json"))["sources"]}
     assert status["berlin"]["blind_spot"] and status["berlin"]["consecutive_failures"] == 1
     assert "404" in status["berlin"]["last_error"]
     assert not status["ny"]["blind_spot"]

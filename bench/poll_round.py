@@ -1,0 +1,179 @@
+"""Daemon scale: one full poll round of 200 feed sources, and the idle daemon's memory.
+
+    python bench/poll_round.py [--sources 200] [--delay 0.2] [--settle 3]
+
+Starts a local HTTP server that answers every feed request after --delay seconds (a slow blog
+host), writes a config with --sources feed sources on it (every 5m, a few comments each, one of
+them recent so the round also writes alerts), and runs `sameday run` as a real process with JSON
+logs. It prints:
+
+  - the round: from the daemon's "started" line to the last source's poll line (target < 5 s;
+    serially it would take sources x delay = 40 s);
+  - the idle daemon's resident memory (VmRSS from /proc/PID/status, --settle seconds after the
+    round) and its peak (VmHWM) (target < 150 MB);
+
+each with its ratio to the target. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROUND_TARGET_S = 5.0
+RSS_TARGET_MB = 150.0
+
+
+def feed_body(site: int) -> bytes:
+    now = datetime.now(UTC)
+    items = []
+    for n in range(5):
+        # One recent comment per site (a real item with a `new` alert), four older ones.
+        when = now - (timedelta(minutes=5) if n == 0 else timedelta(days=10 + n))
+        items.append(
+            f"<item><title>Comment {n}</title><link>https://site{site}.example/p/#c{n}</link>"
+            f"<dc:creator>Reader {n}</dc:creator><pubDate>{format_datetime(when)}</pubDate>"
+            f'<guid isPermaLink="false">site{site}-c{n}</guid>'
+            f"<description>Question {n} for site {site}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Comments</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+class SlowFeeds:
+    """Serves /site/N.xml, each answer after `delay` seconds, many requests at once."""
+
+    def __init__(self, sources: int, delay: float) -> None:
+        bodies = {f"/site/{i}.xml": feed_body(i) for i in range(sources)}
+        self.requests = 0
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                time.sleep(delay)
+                with lock:
+                    outer.requests += 1
+                body = bodies.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 256
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, site: int) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/site/{site}.xml"
+
+
+def write_config(folder: Path, feeds: SlowFeeds, sources: int) -> Path:
+    lines = [
+        "owner: {name: Dana, timezone: UTC, identities: {feed: [Dana]}}",
+        f"storage: {{url: 'sqlite:///{folder}/sameday.db'}}",
+        "sources:",
+    ]
+    lines += [
+        f"  - {{name: site-{i:03d}, type: feed, url: '{feeds.url(i)}', every: 5m}}"
+        for i in range(sources)
+    ]
+    path = folder / "sameday.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    figures = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            figures[key] = int(value.split()[0])
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sources", type=int, default=200)
+    parser.add_argument("--delay", type=float, default=0.2, help="seconds per answer")
+    parser.add_argument("--settle", type=float, default=3.0, help="idle seconds before measuring")
+    args = parser.parse_args()
+
+    feeds = SlowFeeds(args.sources, args.delay)
+    with tempfile.TemporaryDirectory(prefix="sameday-round-") as tmp:
+        folder = Path(tmp)
+        config = write_config(folder, feeds, args.sources)
+        log = folder / "daemon.jsonl"
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "-c", str(config), "run", "--log-format", "json",
+             "--log-file", str(log)],
+            stdout=subprocess.DEVNULL,  # the console channel prints the round's alerts
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            entries: list[dict[str, str]] = []
+            polled: dict[str, str] = {}
+            while time.monotonic() < deadline and len(polled) < args.sources:
+                time.sleep(0.2)
+                if log.exists():
+                    entries = [json.loads(line) for line in log.read_text().splitlines()]
+                    polled = {
+                        e["source"]: e["time"]
+                        for e in entries
+                        if e.get("logger") == "sameday.poll" and "source" in e
+                    }
+            if len(polled) < args.sources:
+                print(f"only {len(polled)} of {args.sources} sources were polled in time")
+                return 1
+            started = next(e["time"] for e in entries if e["message"].startswith("started:"))
+            round_s = (_moment(max(polled.values())) - _moment(started)).total_seconds()
+            time.sleep(args.settle)
+            memory = memory_kb(daemon.pid)
+            workers = next(e["message"] for e in entries if e["message"].startswith("started:"))
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(timeout=15)
+
+    rss_mb, peak_mb = memory["VmRSS"] / 1024, memory["VmHWM"] / 1024
+    serial = args.sources * args.delay
+    print(f"daemon: {workers}")
+    print(f"feed requests answered: {feeds.requests} (each after {args.delay:g} s)")
+    print(
+        f"one full poll round of {args.sources} sources: {round_s:.2f} s "
+        f"(target < {ROUND_TARGET_S:g} s: {round_s / ROUND_TARGET_S:.2f}x of target; "
+        f"serial would be {serial:g} s)"
+    )
+    print(
+        f"idle daemon resident memory: {rss_mb:.1f} MB, peak {peak_mb:.1f} MB "
+        f"(target < {RSS_TARGET_MB:g} MB: {rss_mb / RSS_TARGET_MB:.2f}x of target)"
+    )
+    print(f"stopped on SIGTERM with exit code {code}")
+    return 0 if round_s < ROUND_TARGET_S and rss_mb < RSS_TARGET_MB and code == 0 else 1
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,648 @@
+"""The daemon behind `sameday run`: polls every source on its own schedule and delivers alerts.
+
+Three kinds of thread, each owning one job:
+
+- **the main loop** owns the schedule (the `schedule` library's `Scheduler` and `Job`, on the
+  daemon's clock): it hands a due source to the pool and sets the source's next run when the
+  poll comes back. A source has one job, and its job is parked while a poll is in flight, so two
+  polls of one source never run at once.
+- **the poll pool** (`concurrent.futures`, ``min(16, sources)`` threads) runs `poll_source`; a
+  slow or hanging source holds one thread, bounded by its connector's own network timeout, and
+  the others go on. After a poll the thread decides the next one: ``every`` less up to 10 % jitter
+  from the poll's start; after failures, ``every × 2^failures`` from its end, capped at an hour
+  (never below ``every``), or the platform's Retry-After when that is longer. It writes the
+  time with `Store.set_next_poll`, which `sameday status` shows; a restart keeps a backoff.
+- **the delivery lane**, one thread: a poll that stored new items (their ``new`` alerts written
+  in the poll's own transaction) asks it to deliver at once; every ~30 s it also plans the
+  reminder and overdue alerts and delivers again, which retries failed deliveries. One thread,
+  because two deliveries at once could both take the same outbox row and send it twice.
+
+Stopping (`stop_event`, set by SIGTERM or SIGINT in the CLI): no new poll starts, the polls in
+flight get until a deadline to finish their transaction, then the delivery lane finishes what it
+is sending. Time comes from one injected clock; `Daemon.tick` runs one turn of the loop, so tests
+drive it with a hand-moved clock and no signals.
+
+A SQLite store is locked for one daemon (`acquire_lock`): a second `sameday run` on the same
+file would double every alert. PostgreSQL takes no lock: several workers on one database will
+lease their sources (DESIGN.md, "Scale"); until that lands, run one daemon per store.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import schedule
+from sqlalchemy.engine import make_url
+
+from connectors.base import Connector
+from monitor.alerts import AlertRules
+from monitor.config import Config, Source
+from monitor.poll import PollOutcome, build_connector, describe_error, poll_source, utc_now
+from monitor.store import Channel, Store
+
+log = logging.getLogger("sameday.daemon")
+
+Clock = Callable[[], datetime]
+
+# A parked job (its poll is in flight) sorts after every real one and never becomes due.
+PARKED = datetime.max.replace(tzinfo=UTC)
+DEFAULT_WORKERS = 16
+PLAN_EVERY_S = 30.0
+# The CLI's budget after a signal is 10 s: ≤1 s to notice it, 7 s for polls in flight and the
+# delivery in progress, the rest for the process to exit.
+SHUTDOWN_TIMEOUT_S = 7.0
+LANE_GRACE_S = 0.5
+MAX_SLEEP_S = 1.0
+
+
+class DeliversAlerts(Protocol):
+    """What the daemon needs of `monitor.notify.Deliverer`."""
+
+    def deliver_due(self) -> Any: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# When to poll next
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The next-poll rule: jittered interval, exponential backoff on failures, Retry-After.
+
+    >>> rule = Backoff(jitter=0.0)
+    >>> [rule.delay(60, failures) for failures in (0, 1, 2, 3)]
+    [60.0, 120.0, 240.0, 480.0]
+    >>> rule.delay(60, 1, retry_after=900)
+    900.0
+    >>> rule.delay(60, 20)  # capped at an hour
+    3600.0
+    """
+
+    cap: float = 3600.0  # the longest backoff, in seconds (never shorter than the interval)
+    # Up to this fraction earlier, so sources drift apart; never later, so a comment is alerted
+    # within one interval of appearing.
+    jitter: float = 0.1
+    # A Retry-After longer than this is taken as a mistake: a typo must not silence a source.
+    max_retry_after: float = 86_400.0
+
+    def delay(
+        self,
+        every: float,
+        failures: int,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+    ) -> float:
+        """Seconds from the start of the last poll to the next one."""
+        base = every
+        if failures > 0:
+            # min() on the exponent first: 2**1000 as a float would overflow.
+            base = min(every * 2.0 ** min(failures, 64), max(self.cap, every))
+        if self.jitter:
+            base *= 1.0 - (rng or random).uniform(0.0, self.jitter)
+        if failures > 0:
+            base = max(base, every)  # backing off never polls a failing source more often
+        if retry_after is not None and retry_after > base:
+            base = min(retry_after, self.max_retry_after)
+        return float(base)
+
+
+# ---------------------------------------------------------------------------------------------
+# The schedule library, on the daemon's clock
+
+
+class ClockJob(schedule.Job):
+    """A `schedule.Job` whose time comes from the daemon's clock and whose next run is set.
+
+    `schedule` reads ``datetime.now()`` (naive local time) in `should_run` and computes the next
+    run itself from a whole number of units; the daemon needs an injected, aware UTC clock and
+    a next run that depends on how the poll went (jitter, backoff, Retry-After). So those two
+    places are replaced and the rest (the job list, ordering, `run_pending`) is the library's.
+    """
+
+    def __init__(
+        self,
+        scheduler: ClockScheduler,
+        func: Callable[[], None],
+        *,
+        tag: str,
+        first_run: datetime,
+    ) -> None:
+        super().__init__(interval=1, scheduler=scheduler)
+        self.unit = "seconds"  # for schedule's repr; the interval itself is unused
+        self.job_func = functools.partial(func)
+        functools.update_wrapper(self.job_func, func)
+        self.tags = {tag}
+        self.next_run = first_run
+        self._clock = scheduler.clock
+        scheduler.jobs.append(self)
+
+    @property
+    def should_run(self) -> bool:
+        return self.next_run is not None and self._clock() >= self.next_run
+
+    def run(self) -> Any:
+        # Parked until the job itself (or the poll it starts) sets the next run.
+        self.last_run = self._clock()
+        self.next_run = PARKED
+        assert self.job_func is not None  # set in __init__
+        return self.job_func()
+
+    def _schedule_next_run(self) -> None:
+        pass  # the daemon sets next_run
+
+
+class ClockScheduler(schedule.Scheduler):
+    """A `schedule.Scheduler` whose idle time is measured on the daemon's clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    @property
+    def idle_seconds(self) -> float | None:  # type: ignore[override]
+        upcoming = self.get_next_run()
+        if upcoming is None:
+            return None
+        return (upcoming - self.clock()).total_seconds()
+
+
+# ---------------------------------------------------------------------------------------------
+# The delivery lane
+
+
+class DeliveryLane:
+    """One thread that plans and delivers alerts when asked; requests made meanwhile coalesce."""
+
+    def __init__(
+        self,
+        deliverer: DeliversAlerts,
+        plan: Callable[[], int],
+    ) -> None:
+        self._deliverer = deliverer
+        self._plan = plan
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._plan_wanted = False
+        self._stopping = False
+        self._busy = False
+        self.rounds = 0  # deliveries done, for tests and the log
+        self._thread = threading.Thread(target=self._loop, name="sameday-deliver", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self, *, plan: bool = False) -> None:
+        """Deliver soon (after planning reminders and overdue alerts, with `plan`)."""
+        with self._lock:
+            self._plan_wanted |= plan
+        self._wanted.set()
+
+    def idle(self) -> bool:
+        """Nothing asked for and nothing in progress."""
+        with self._lock:
+            return not self._busy and not self._wanted.is_set()
+
+    def stop(self, timeout: float) -> bool:
+        """Finish the delivery in progress (up to `timeout` s); True if the lane stopped."""
+        with self._lock:
+            self._stopping = True
+        self._wanted.set()
+        if self._thread.is_alive():
+            self._thread.join(max(timeout, 0.0))
+        return not self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            with self._lock:
+                if self._stopping:
+                    return
+                self._wanted.clear()
+                plan, self._plan_wanted = self._plan_wanted, False
+                self._busy = True
+            try:
+                self._round(plan)
+            finally:
+                with self._lock:
+                    self._busy = False
+
+    def _round(self, plan: bool) -> None:
+        # Never let one bad round end the lane: the next request tries again.
+        if plan:
+            try:
+                written = self._plan()
+                if written:
+                    log.info("planned %d reminder or overdue alerts", written)
+            except Exception:
+                log.exception("planning reminders and overdue alerts failed; will try again")
+        try:
+            report = self._deliverer.deliver_due()
+        except Exception:
+            log.exception("delivering alerts failed; will try again")
+            return
+        self.rounds += 1
+        log.debug("delivery round %d: %r", self.rounds, report)
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the daemon keeps per enabled source between polls."""
+
+    source: Source
+    connector: Connector
+    every: float  # seconds
+    failures: int = 0  # consecutive failed polls, as the sources row counts them
+    job: ClockJob | None = field(default=None, repr=False)
+
+
+class Daemon:
+    """Polls the enabled sources of `config` into `store` and delivers their alerts.
+
+    Drive it with `run` (until a stop event), or from a test with `start`, `tick` and
+    `shutdown`; between ticks, polls run in the pool and deliveries in the lane.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        deliverer: DeliversAlerts,
+        channels: Sequence[Channel],
+        clock: Clock = utc_now,
+        connectors: Mapping[str, Connector] | None = None,
+        rng: random.Random | None = None,
+        backoff: Backoff | None = None,
+        workers: int | None = None,
+        plan_every: float = PLAN_EVERY_S,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.channels = tuple(channels)
+        self.backoff = backoff or Backoff()
+        self.plan_every = plan_every
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()  # one sequence of draws, whichever thread draws
+        self.rules = {
+            s.name: AlertRules(
+                s.policy, s.remind_before.as_timedelta(), s.repeat_overdue.as_timedelta()
+            )
+            for s in config.sources
+        }
+        given = connectors or {}
+        self.states: dict[str, SourceState] = {
+            s.name: SourceState(
+                source=s,
+                connector=given.get(s.name) or build_connector(s, clock),
+                every=s.every.as_timedelta().total_seconds(),
+            )
+            for s in config.sources
+            if s.enabled
+        }
+        count = workers or min(DEFAULT_WORKERS, max(1, len(self.states)))
+        self.workers = count
+        self._pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="sameday-poll")
+        self._scheduler = ClockScheduler(clock)
+        self._in_flight: dict[str, concurrent.futures.Future[None]] = {}
+        self._done: queue.SimpleQueue[tuple[str, datetime]] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._planner: ClockJob | None = None
+        self.lane = DeliveryLane(deliverer, self._plan_alerts)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule every enabled source (due now, unless it is backing off) and start the lane."""
+        now = self.clock()
+        self.store.ensure_sources((s.name, s.type) for s in self.config.sources)
+        rows = {h.row.name: h.row for h in self.store.health(now)}
+        for source in self.config.sources:
+            if not source.enabled:
+                self.store.set_next_poll(source.name, None)
+        for name, state in self.states.items():
+            row = rows.get(name)
+            first = now
+            if row is not None and row.consecutive_failures:
+                # A restart keeps backing off (and keeps a Retry-After) instead of hammering a
+                # failing platform at every start; but never waits longer than the cap.
+                state.failures = row.consecutive_failures
+                if row.next_poll_at is not None and row.next_poll_at > now:
+                    first = min(row.next_poll_at, now + timedelta(seconds=self.backoff.cap))
+            state.job = ClockJob(
+                self._scheduler, functools.partial(self._submit, state), tag=name, first_run=first
+            )
+            self.store.set_next_poll(name, first)
+        self._planner = ClockJob(self._scheduler, self._plan_job, tag="plan-alerts", first_run=now)
+        self.lane.start()
+        if not self.states:
+            log.warning("no enabled sources: only reminders and retries will be delivered")
+        log.info(
+            "started: %d sources, %d alert channels (%s), %d poll threads",
+            len(self.states),
+            len(self.channels),
+            ", ".join(c.name for c in self.channels) or "none",
+            self.workers,
+        )
+
+    def tick(self) -> float | None:
+        """One turn of the loop: take in finished polls, start the due ones.
+
+        Returns the seconds until the next job is due (None when nothing is scheduled).
+        """
+        self._collect()
+        if not self._stopping.is_set():
+            self._scheduler.run_pending()
+        return self._scheduler.idle_seconds
+
+    def run(self, stop_event: threading.Event, *, max_sleep: float = MAX_SLEEP_S) -> None:
+        """Tick until `stop_event` is set, sleeping at most `max_sleep` real seconds at a time."""
+        while not stop_event.is_set():
+            idle = self.tick()
+            pause = max_sleep if idle is None else min(max(idle, 0.0), max_sleep)
+            if pause > 0:
+                stop_event.wait(pause)
+
+    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> bool:
+        """Start no new poll, let the polls in flight and the delivery in progress finish.
+
+        Returns True when all of them finished within `timeout` seconds. Polls still running
+        after that are abandoned: each writes in one transaction, so exiting loses nothing
+        that was stored, and the next start fetches again from the saved cursor.
+        """
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._scheduler.clear()
+        running = {name: f for name, f in self._in_flight.items() if not f.done()}
+        if running:
+            log.info(
+                "stopping: waiting for %d polls in flight (%s)", len(running), ", ".join(running)
+            )
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        _, unfinished = concurrent.futures.wait(
+            running.values(), timeout=max(deadline - time.monotonic(), 0.0)
+        )
+        self._collect()
+        # Even with the deadline spent on polls, an idle lane needs a moment to notice.
+        lane_stopped = self.lane.stop(max(deadline - time.monotonic(), LANE_GRACE_S))
+        if unfinished:
+            stuck = sorted(name for name, f in running.items() if f in unfinished)
+            log.warning(
+                "stopping: %d polls still running after %.0f s, abandoned (%s)",
+                len(stuck),
+                timeout,
+                ", ".join(stuck),
+            )
+        if not lane_stopped:
+            log.warning("stopping: a delivery was still in progress after %.0f s", timeout)
+        log.info("stopped")
+        return not unfinished and lane_stopped
+
+    # -- introspection for tests and the bench ----------------------------------------------
+
+    def in_flight(self) -> set[str]:
+        """Names of the sources whose poll has started and not yet been taken in."""
+        return set(self._in_flight)
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self.states[name].job
+        return None if job is None or job.next_run == PARKED else job.next_run
+
+    # -- the jobs -----------------------------------------------------------------------------
+
+    def _plan_job(self) -> None:
+        self.lane.request(plan=True)
+        if self._planner is not None:
+            self._planner.next_run = self.clock() + timedelta(seconds=self.plan_every)
+
+    def _plan_alerts(self) -> int:
+        return self.store.plan_alerts(self.clock(), self.rules, self.channels)
+
+    def _submit(self, state: SourceState) -> None:
+        name = state.source.name
+        try:
+            self._in_flight[name] = self._pool.submit(self._poll, state)
+        except RuntimeError:  # the pool is shutting down: the daemon is stopping
+            self._in_flight.pop(name, None)
+
+    def _collect(self) -> None:
+        """Take in finished polls: set each source's next run (main thread only)."""
+        while True:
+            try:
+                name, next_at = self._done.get_nowait()
+            except queue.Empty:
+                return
+            self._in_flight.pop(name, None)
+            job = self.states[name].job
+            if job is not None and not self._stopping.is_set():
+                job.next_run = next_at
+
+    def _poll(self, state: SourceState) -> None:
+        """One poll of one source, in a pool thread; always reports back to the main loop."""
+        source = state.source
+        name = source.name
+        started = self.clock()
+        next_at = started + timedelta(seconds=state.every)
+        try:
+            try:
+                outcome = poll_source(
+                    source,
+                    state.connector,
+                    self.store,
+                    clock=self.clock,
+                    redact=self.config.redact,
+                    channels=self.channels,
+                )
+            except Exception as exc:
+                # poll_source turns the connector's failures into values; this is the store
+                # failing (disk full, locked too long): the source's problem for this poll.
+                message = self.config.redact(describe_error(exc))
+                log.exception("[%s] poll could not be stored: %s", name, message)
+                outcome = PollOutcome(name, error=message)
+                with contextlib.suppress(Exception):
+                    self.store.record_failure(name, message, self.clock())
+            state.failures = 0 if outcome.ok else state.failures + 1
+            with self._rng_lock:
+                delay = self.backoff.delay(
+                    state.every, state.failures, outcome.retry_after, self._rng
+                )
+            ended = self.clock()
+            # A success keeps the cadence, counted from the poll's start (never before its end:
+            # a poll slower than its interval runs back to back). A failure waits from its end:
+            # a source that hangs until its timeout must not be retried the moment it gives up.
+            start = ended if state.failures else started
+            next_at = max(start + timedelta(seconds=delay), ended)
+            if state.failures:
+                log.info(
+                    "[%s] %d failed polls in a row; next poll in %.0f s%s",
+                    name,
+                    state.failures,
+                    (next_at - ended).total_seconds(),
+                    " (as the platform asked)"
+                    if outcome.retry_after and outcome.retry_after >= delay
+                    else "",
+                )
+            log.debug(
+                "[%s] polled in %.2f s; next poll at %s",
+                name,
+                (ended - started).total_seconds(),
+                next_at.isoformat(timespec="seconds"),
+            )
+            if outcome.ok and outcome.new_items:
+                # Only new items make alerts due right away; answers cancel theirs at delivery.
+                self.lane.request()
+            try:
+                self.store.set_next_poll(name, next_at)
+            except Exception:
+                log.exception("[%s] could not record the next poll time", name)
+        except Exception:  # a bug here must not leave the source parked forever
+            log.exception("[%s] poll crashed", name)
+        finally:
+            self._done.put((name, next_at))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point for the CLI and tests
+
+
+def default_delivery(
+    config: Config, store: Store, clock: Clock
+) -> tuple[DeliversAlerts, list[Channel]]:
+    """The configured notifiers (the console when none is), their deliverer and channels.
+
+    Raises ValueError for channels that cannot work together (two with one name).
+    """
+    from monitor import notify  # imported here: Apprise loads its plugins on import
+
+    notifiers = notify.build_notifiers(config)
+    deliverer = notify.deliverer_for(config, store, notifiers, clock=clock)
+    return deliverer, notify.channels(notifiers)
+
+
+def run_daemon(
+    config: Config,
+    store: Store,
+    *,
+    stop_event: threading.Event,
+    clock: Clock = utc_now,
+    deliverer: DeliversAlerts | None = None,
+    channels: Sequence[Channel] | None = None,
+    connectors: Mapping[str, Connector] | None = None,
+    rng: random.Random | None = None,
+    backoff: Backoff | None = None,
+    workers: int | None = None,
+    plan_every: float = PLAN_EVERY_S,
+    max_sleep: float = MAX_SLEEP_S,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT_S,
+) -> bool:
+    """Run the daemon until `stop_event` is set; True if it stopped with nothing left running.
+
+    `deliverer` and `channels` default to the config's notifiers (`monitor.notify`).
+    """
+    if deliverer is None or channels is None:
+        deliverer, channels = default_delivery(config, store, clock)
+    daemon = Daemon(
+        config,
+        store,
+        deliverer=deliverer,
+        channels=channels,
+        clock=clock,
+        connectors=connectors,
+        rng=rng,
+        backoff=backoff,
+        workers=workers,
+        plan_every=plan_every,
+    )
+    daemon.start()
+    try:
+        daemon.run(stop_event, max_sleep=max_sleep)
+    finally:
+        clean = daemon.shutdown(shutdown_timeout)
+    return clean
+
+
+# ---------------------------------------------------------------------------------------------
+# One daemon per SQLite store
+
+
+class AlreadyRunning(Exception):
+    """Another `sameday run` holds the store's lock."""
+
+    def __init__(self, database: Path, pid: int | None) -> None:
+        self.database = database
+        self.pid = pid
+        who = f"pid {pid}" if pid else "pid unknown"
+        super().__init__(
+            f"another sameday run is already using {database}, {who}; stop it first "
+            "(two daemons on one store would send every alert twice)"
+        )
+
+
+class InstanceLock:
+    """An exclusive `flock` on ``<database>.lock``, released when the process ends."""
+
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path = path
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def sqlite_path(store: Store) -> Path | None:
+    """The database file of a SQLite store; None for PostgreSQL or an in-memory database."""
+    if store.dialect != "sqlite":
+        return None
+    database = make_url(store.url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
+def acquire_lock(store: Store) -> InstanceLock | None:
+    """Lock a SQLite store for this process; raise `AlreadyRunning` if another holds it.
+
+    None for stores that need no lock (PostgreSQL, in-memory SQLite). The lock file holds the
+    holder's pid, for the message the next one prints; the kernel drops the lock when the
+    holder dies, even by SIGKILL, so a stale file never blocks a restart.
+    """
+    database = sqlite_path(store)
+    if database is None:
+        return None
+    path = database.with_name(database.name + ".lock")
+    # "a+": opening must not erase the holder's pid before we know we are the holder.
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - kept open while locked
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        text = handle.read().strip()
+        handle.close()
+        raise AlreadyRunning(database, int(text) if text.isdigit() else None) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return InstanceLock(path, handle)
