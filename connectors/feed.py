@@ -29,15 +29,18 @@ import io
 import logging
 import os
 import re
+import ssl
 import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
+import certifi
 import feedparser
 import httpx
 from pydantic import BaseModel, field_validator
@@ -99,6 +102,12 @@ class FeedSettings(ConnectorSettings):
         if scheme == "file" and urlsplit(value).netloc not in ("", "localhost"):
             raise ValueError("a file:// URL must name a local file (file:///path/to/feed.xml)")
         return value
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every feed: loading the CA store takes ~17 ms each time."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _strip_userinfo(parts: SplitResult) -> SplitResult:
@@ -323,7 +332,9 @@ class FeedConnector:
             if self._client is not None:
                 response = self._get(self._client, headers)
             else:
-                with httpx.Client() as client:
+                # A client per poll holds no sockets between polls (200 sources, 200 idle
+                # pools otherwise); the TLS context, costly to build, is shared.
+                with httpx.Client(verify=_tls_context()) as client:
                     response = self._get(client, headers)
         except httpx.TimeoutException:
             raise TransientError(
