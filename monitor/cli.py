@@ -515,7 +515,12 @@ def demo(
     zone = demo_config(path).default_policy.timezone
     out.print(Text(f"Replaying the last {hours} hours of a demo blog and forum", style="bold"))
     out.print(Text(f"(times in {zone.key}; the owner's replies are detected, not clicked)\n"))
-    run = run_demo(path, end=end, hours=hours, on_event=lambda e: out.print(_demo_line(e, zone)))
+
+    def show(event: Event) -> None:
+        if (line := _demo_line(event, zone)) is not None:
+            out.print(line)
+
+    run = run_demo(path, end=end, hours=hours, on_event=show)
 
     waiting = run.store.inbox(end)
     received = sum(1 for e in run.events if e.what == "new")
@@ -525,16 +530,23 @@ def demo(
     out.print(
         Text(
             f"{received} comments arrived, {answered} were answered by the owner, "
-            f"{len(waiting)} still wait for an answer ({overdue} overdue).",
+            f"{len(waiting)} still wait for an answer ({overdue} overdue); "
+            f"the owner's chat got {len(run.chat.messages)} alerts.",
             style="bold",
         )
     )
     out.print(Text(f"The demo's store is {path}; to watch your own blog, see config.example.yaml."))
 
 
-def _demo_line(event: Event, zone: ZoneInfo) -> Text:
-    item = event.item
+def _demo_line(event: Event, zone: ZoneInfo) -> Text | None:
+    """One line of the demo's story; None for what another line already tells."""
     when = event.at.astimezone(zone).strftime("%a %H:%M")
+    if event.what == "alert":
+        if (event.alert or "").startswith("New "):
+            return None  # every arrival gets one: its line above says enough
+        return Text(f"{when}  \u2192 chat: {event.alert}", style="bold magenta")
+    item = event.item
+    assert item is not None
     if event.what == "new":
         due = item.due_at.astimezone(zone).strftime("%a %H:%M")
         return Text(

@@ -34,6 +34,7 @@ from pydantic import (
 
 from connectors.base import Connector, registry
 from monitor import sla
+from monitor.alerts import AlertRules
 from monitor.durations import DURATION_HINT, Duration, parse_duration
 from monitor.redact import Redactor
 
@@ -350,6 +351,12 @@ class Source:
     connector_class: builtins.type[Connector]  # the field `type` above hides the builtin
     settings: BaseModel
 
+    @property
+    def alert_rules(self) -> AlertRules:
+        return AlertRules(
+            self.policy, self.remind_before.as_timedelta(), self.repeat_overdue.as_timedelta()
+        )
+
 
 @dataclass(frozen=True)
 class Config:
@@ -367,6 +374,11 @@ class Config:
     @property
     def redact(self) -> Redactor:
         return Redactor(self.secrets)
+
+    @property
+    def alert_rules(self) -> dict[str, AlertRules]:
+        """Each source's alerting policy, for `Store.plan_alerts`."""
+        return {source.name: source.alert_rules for source in self.sources}
 
     def source(self, name: str) -> Source:
         for source in self.sources:

@@ -49,7 +49,6 @@ import schedule
 from sqlalchemy.engine import make_url
 
 from connectors.base import Connector
-from monitor.alerts import AlertRules
 from monitor.config import Config, Source
 from monitor.poll import PollOutcome, build_connector, describe_error, poll_source, utc_now
 from monitor.store import Channel, Store
@@ -302,12 +301,7 @@ class Daemon:
         self.plan_every = plan_every
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()  # one sequence of draws, whichever thread draws
-        self.rules = {
-            s.name: AlertRules(
-                s.policy, s.remind_before.as_timedelta(), s.repeat_overdue.as_timedelta()
-            )
-            for s in config.sources
-        }
+        self.rules = config.alert_rules
         given = connectors or {}
         self.states: dict[str, SourceState] = {
             s.name: SourceState(

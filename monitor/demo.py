@@ -2,8 +2,8 @@
 
 It replays the last N hours on a simulated clock: every step polls the demo blog and forum through
 the real poll cycle and store (a SQLite file of its own, never the owner's database), and tells
-what happened: new comments with their deadlines, owner replies detected as answers. It ends
-with the inbox as `sameday inbox` would show it.
+what happened: new comments with their deadlines, owner replies detected as answers, and the
+alerts the owner's chat received (delivered through the real outbox, to a recording channel).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from monitor.config import Config, parse_config
 from monitor.models import ItemRow
+from monitor.notify import RecordingNotifier, channels, deliverer_for
 from monitor.poll import build_connector, poll_all
 from monitor.store import Store
 from monitor.triage import Status
@@ -39,8 +40,9 @@ sources:
 @dataclass(frozen=True)
 class Event:
     at: datetime
-    item: ItemRow
-    what: str  # "new" | "answered"
+    item: ItemRow | None
+    what: str  # "new" | "answered" | "alert"
+    alert: str | None = None  # the alert's title, for "alert"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class DemoRun:
     store: Store
     events: list[Event]
     end: datetime
+    chat: RecordingNotifier  # the owner's chat: every alert the demo delivered
 
 
 def demo_config(db: Path) -> Config:
@@ -76,10 +79,15 @@ def run_demo(
         return moment
 
     connectors = {s.name: build_connector(s, clock) for s in config.sources}
+    chat = RecordingNotifier("owner-chat")
+    deliver = deliverer_for(config, store, [chat], clock=clock)
     seen: dict[int, str] = {}
     events: list[Event] = []
     while True:
-        poll_all(config, store, clock=clock, connectors=connectors)
+        poll_all(config, store, clock=clock, connectors=connectors, channels=channels([chat]))
+        store.plan_alerts(moment, config.alert_rules, channels([chat]))
+        delivered = len(chat.messages)
+        deliver.deliver_due()
         for item in reversed(store.inbox(moment, everything=True)):
             before = seen.get(item.id or 0)
             if item.status == before or item.status == Status.BASELINE:
@@ -91,7 +99,10 @@ def run_demo(
             if item.status == Status.ANSWERED:
                 events.append(Event(item.answered_at or moment, item, "answered"))
                 on_event(events[-1])
+        for message in chat.messages[delivered:]:
+            events.append(Event(moment, None, "alert", message.title))
+            on_event(events[-1])
         if moment >= end:
             break
         moment = min(moment + step, end)
-    return DemoRun(config=config, store=store, events=events, end=end)
+    return DemoRun(config=config, store=store, events=events, end=end, chat=chat)

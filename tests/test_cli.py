@@ -149,6 +149,8 @@ def test_demo_runs_the_whole_loop_on_its_own_store(tmp_path: Path) -> None:
     assert re.search(r"new #\d+ on (shop-blog|forum)", result.output)
     assert re.search(r"✓ #\d+ answered after", result.output)
     assert re.search(r"\d+ comments arrived, \d+ were answered", result.output)
+    alerts = re.search(r"the owner's chat got (\d+) alerts", result.output)
+    assert alerts and int(alerts.group(1)) > 0  # delivered through the real outbox
     assert db.exists()
 
 
