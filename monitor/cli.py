@@ -33,9 +33,10 @@ from monitor.logs import FORMATS, LEVELS, setup_logging
 from monitor.models import SourceRow
 from monitor.poll import build_connector, describe_error, poll_all, utc_now
 from monitor.redact import redact_logs
-from monitor.store import ChannelHealth, SourceHealth, Store, StoreError, UnknownItem
+from monitor.store import SourceHealth, Store, StoreError, UnknownItem
 from monitor.views import (
     ago,
+    channel_json,
     deadline_phrase,
     is_blind_spot,
     item_json,
@@ -289,7 +290,7 @@ def status(as_json: JsonOption = False) -> None:
             | {"enabled": s.enabled}
             for s, h, blind in rows
         ]
-        _print_json({"sources": sources, "channels": [_channel_json(c) for c in outbox]})
+        _print_json({"sources": sources, "channels": [channel_json(c) for c in outbox]})
         return
     table = Table(header_style="bold")
     columns = ("source", "type", "every", "last success", "next poll", "last error", "open",
@@ -345,16 +346,6 @@ def _next_poll(at: datetime | None, now: datetime) -> str:
         return f"in {span(at - now)}"
     # Past: the daemon is busy with a backlog, or not running at all.
     return f"{span(now - at)} late"
-
-
-def _channel_json(health: ChannelHealth) -> dict[str, Any]:
-    return {
-        "channel": health.channel,
-        "pending": health.pending,
-        "failing": health.failing,
-        "given_up": health.given_up,
-        "last_error": health.last_error,
-    }
 
 
 @app.command("run")

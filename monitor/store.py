@@ -412,28 +412,19 @@ class Store:
         return _as_utc(latest)
 
     def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
-        self._close_alerts(alert_ids, status="sent", sent_at=now)
+        self._update_pending(alert_ids, status="sent", sent_at=now)
 
     def mark_failed(
         self, alert_ids: Sequence[int], error: str, now: datetime, retry_at: datetime
     ) -> None:
         """A delivery failed: count it, keep the row pending, try again at `retry_at`."""
-        if not alert_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(ALERTS)
-                .where(ALERTS.c.id.in_(list(alert_ids)), ALERTS.c.status == "pending")
-                .values(
-                    attempts=ALERTS.c.attempts + 1,
-                    last_error=error,
-                    next_attempt_at=retry_at,
-                )
-            )
+        self._update_pending(
+            alert_ids, attempts=ALERTS.c.attempts + 1, last_error=error, next_attempt_at=retry_at
+        )
 
     def give_up(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
         """Stop trying: the row stays, marked given up, for `status` to show."""
-        self._close_alerts(alert_ids, status="given_up", closed_at=now, last_error=error)
+        self._update_pending(alert_ids, status="given_up", closed_at=now, last_error=error)
 
     def outbox_health(self) -> list[ChannelHealth]:
         """Per channel: what waits, what keeps failing, what was given up, and why."""
@@ -509,7 +500,8 @@ class Store:
         statement = self._insert_ignore(ALERTS, ["key"]).returning(ALERTS.c.id)
         return len(conn.execute(statement, rows).all())
 
-    def _close_alerts(self, alert_ids: Sequence[int], **values: Any) -> None:
+    def _update_pending(self, alert_ids: Sequence[int], **values: Any) -> None:
+        """Change alerts still pending; a sent, cancelled or given-up alert is final."""
         if not alert_ids:
             return
         with self.engine.begin() as conn:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.models import ItemRow, SourceRow
+
+if TYPE_CHECKING:  # the store imports the alert texts, which use these views
+    from monitor.store import ChannelHealth
 
 
 def iso_z(moment: datetime | None) -> str | None:
@@ -54,6 +57,17 @@ def source_json(row: SourceRow, *, blind_spot: bool, open_items: int, overdue: i
         "blind_spot": blind_spot,
         "open": open_items,
         "overdue": overdue,
+    }
+
+
+def channel_json(health: ChannelHealth) -> dict[str, Any]:
+    """One alert channel's deliveries as `sameday status --json` prints them."""
+    return {
+        "channel": health.channel,
+        "pending": health.pending,
+        "failing": health.failing,
+        "given_up": health.given_up,
+        "last_error": health.last_error,
     }
 
 
