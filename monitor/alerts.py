@@ -108,6 +108,8 @@ class AlertView:
     created_at: datetime
     due_at: datetime
     suggestion: str | None = None
+    hint: str | None = None  # for the owner, e.g. "Looks like spam: dismiss it."
+    needs_reply: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,12 @@ def render_alert(alert: AlertView, now: datetime, zone: ZoneInfo, *, width: int 
     )
     if alert.suggestion:
         lines += ["", "Suggested reply:", safe(alert.suggestion.strip())]
-    lines += ["", f"Answered it? sameday done {alert.item_id}"]
+    if alert.hint:
+        lines += ["", safe(alert.hint)]
+    if alert.needs_reply:
+        lines += ["", f"Answered it? sameday done {alert.item_id}"]
+    else:
+        lines += ["", f"No reply needed? sameday dismiss {alert.item_id}"]
     return Message(title=title, body="\n".join(lines))
 
 

@@ -30,13 +30,14 @@ from monitor.daemon import AlreadyRunning, acquire_lock, default_delivery, run_d
 from monitor.demo import Event, demo_config, run_demo
 from monitor.durations import parse_duration
 from monitor.logs import FORMATS, LEVELS, setup_logging
-from monitor.models import SourceRow
+from monitor.models import ItemRow, SourceRow
 from monitor.poll import build_connector, describe_error, poll_all, utc_now
 from monitor.redact import redact_logs
 from monitor.store import SourceHealth, Store, StoreError, UnknownItem
 from monitor.views import (
     ago,
     channel_json,
+    current_draft,
     deadline_phrase,
     is_blind_spot,
     item_json,
@@ -178,15 +179,15 @@ def inbox(
     now = utc_now()
     items = store.inbox(now, everything=show_all)
     if as_json:
-        _print_json([item_json(i) for i in items])
+        _print_json([item_json(i, now) for i in items])
         return
     if not items:
         out.print("Nothing waiting for an answer." if not show_all else "No items yet.")
         return
     zone = config.default_policy.timezone
-    table = Table(show_lines=False, header_style="bold")
-    for column in ("id", "source", "author", "comment", "received", "deadline"):
-        table.add_column(column, overflow="fold" if column == "comment" else "ellipsis")
+    table = Table(show_lines=True, header_style="bold")
+    for column in ("id", "source", "author", "comment and suggested reply", "received", "deadline"):
+        table.add_column(column, overflow="fold" if column.startswith("comment") else "ellipsis")
     if show_all:
         table.add_column("status")
     for item in items:
@@ -195,7 +196,7 @@ def inbox(
             Text(str(item.id)),
             Text(item.source),
             Text(trim(item.author, 20)),
-            Text(trim(item.text, 70)),
+            _comment_cell(item, now),
             Text(ago(item.created_at, now)),
             Text(
                 f"{local(item.due_at, zone)} ({deadline_phrase(item.due_at, now)})",
@@ -207,6 +208,19 @@ def inbox(
         table.add_row(*row)
     out.print(table)
     out.print(Text(f"times in {zone.key}; `sameday done ID` once answered", style="dim"))
+
+
+def _comment_cell(item: ItemRow, now: datetime) -> Text:
+    """The comment, its intent, and the draft to send now (or why it may need none)."""
+    cell = Text(trim(item.text, 70))
+    if item.intent:
+        cell.append(f"  [{item.intent}]", style="cyan")
+    draft = current_draft(item, now)
+    if draft:
+        cell.append("\n\u2192 " + trim(draft, 160), style="green")
+    elif item.suggestion_hint:
+        cell.append("\n" + trim(item.suggestion_hint, 160), style="yellow")
+    return cell
 
 
 def _change(action: str, item_id: int, apply: Any) -> None:

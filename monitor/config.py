@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -286,6 +286,37 @@ class SourceConfig(BaseModel):
         return value
 
 
+class LLMConfig(Strict):
+    """An OpenAI-compatible chat endpoint that refines drafts (Ollama, llama.cpp, vLLM, OpenAI)."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout: str = "20s"
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> Any:
+        _duration(value)
+        return value
+
+
+class SuggestConfig(Strict):
+    """Suggested replies: templates per intent, FAQ snippets, and an optional LLM."""
+
+    templates: dict[str, str] = Field(default_factory=dict)  # intent -> Jinja2 template
+    faq: dict[str, str] = Field(default_factory=dict)  # keyword -> answer
+    llm: LLMConfig | None = None
+
+    @field_validator("faq", mode="before")
+    @classmethod
+    def _faq_text(cls, value: Any) -> Any:
+        # `opening hours: 8-6` parses the answer as text already; numbers stay readable text.
+        if isinstance(value, Mapping):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
 class FileConfig(Strict):
     owner: OwnerConfig = Field(default_factory=OwnerConfig)
     sla: SLAConfig = Field(default_factory=SLAConfig)
@@ -294,6 +325,7 @@ class FileConfig(Strict):
     notify: list[NotifyConfig] = Field(default_factory=list)
     quiet_hours: str | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
+    suggest: SuggestConfig = Field(default_factory=SuggestConfig)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -368,6 +400,7 @@ class Config:
     quiet_hours: str | None
     report_at: str | None
     default_policy: sla.Policy
+    suggest: SuggestConfig = field(default_factory=SuggestConfig)
     # Values that must never be shown: masked in logs and stored errors by `monitor.redact`.
     secrets: frozenset[str] = frozenset()
 
@@ -455,6 +488,7 @@ def parse_config(
     default_policy = _policy(default_sla, ("sla",), report)
     sources = _build_sources(parsed, default_sla, connectors, report)
     _check_channel_names(parsed.notify, report)
+    _check_templates(parsed, report)
     if report or default_policy is None:
         raise ConfigFileError(path, report.messages())
     return Config(
@@ -465,6 +499,7 @@ def parse_config(
         notify=tuple(parsed.notify),
         quiet_hours=parsed.quiet_hours,
         report_at=parsed.report.at,
+        suggest=parsed.suggest,
         default_policy=default_policy,
         secrets=frozenset(report.runtime_secrets),
     )
@@ -540,6 +575,23 @@ def _check_duplicate_keys(node: yaml.Node | None, at: tuple[Any, ...], report: _
 def channel_name(channel: NotifyConfig, index: int) -> str:
     """A channel's stable name: its own, else its type and position (``apprise-0``)."""
     return channel.name or f"{channel.type}-{index}"
+
+
+def _check_templates(parsed: FileConfig, report: _Problems) -> None:
+    """Compile the reply templates now: a broken one is a config error, not a failed poll."""
+    if not parsed.suggest.templates:
+        return
+    from monitor.suggest import Suggester
+
+    try:
+        Suggester(
+            owner_name=parsed.owner.name,
+            signature=parsed.owner.signature,
+            templates=parsed.suggest.templates,
+            faq=parsed.suggest.faq,
+        )
+    except ValueError as exc:
+        report.add(("suggest", "templates"), str(exc))
 
 
 def _check_channel_names(channels: Sequence[NotifyConfig], report: _Problems) -> None:

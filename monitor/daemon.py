@@ -50,7 +50,15 @@ from sqlalchemy.engine import make_url
 
 from connectors.base import Connector
 from monitor.config import Config, Source
-from monitor.poll import PollOutcome, build_connector, describe_error, poll_source, utc_now
+from monitor.poll import (
+    PollOutcome,
+    build_connector,
+    describe_error,
+    poll_source,
+    suggester_for,
+    utc_now,
+)
+from monitor.refine import drafter_for, refine_drafts
 from monitor.store import Channel, Store
 
 log = logging.getLogger("sameday.daemon")
@@ -302,6 +310,7 @@ class Daemon:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()  # one sequence of draws, whichever thread draws
         self.rules = config.alert_rules
+        self.suggester = suggester_for(config)  # shared by the pool: it keeps no state
         given = connectors or {}
         self.states: dict[str, SourceState] = {
             s.name: SourceState(
@@ -321,6 +330,15 @@ class Daemon:
         self._stopping = threading.Event()
         self._planner: ClockJob | None = None
         self.lane = DeliveryLane(deliverer, self._plan_alerts)
+        # Drafts refined by an LLM, when configured: one thread of their own, so a slow model
+        # delays neither polls nor alerts.
+        self.drafter = drafter_for(config)
+        self._refiner = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sameday-refine")
+            if self.drafter
+            else None
+        )
+        self._refining: concurrent.futures.Future[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -391,6 +409,8 @@ class Daemon:
                 "stopping: waiting for %d polls in flight (%s)", len(running), ", ".join(running)
             )
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._refiner is not None:  # a draft is only a draft: nothing to finish
+            self._refiner.shutdown(wait=False, cancel_futures=True)
         _, unfinished = concurrent.futures.wait(
             running.values(), timeout=max(deadline - time.monotonic(), 0.0)
         )
@@ -426,6 +446,15 @@ class Daemon:
         self.lane.request(plan=True)
         if self._planner is not None:
             self._planner.next_run = self.clock() + timedelta(seconds=self.plan_every)
+        if self._refiner is not None and (self._refining is None or self._refining.done()):
+            self._refining = self._refiner.submit(self._refine)
+
+    def _refine(self) -> None:
+        assert self.drafter is not None
+        try:
+            refine_drafts(self.store, self.drafter, self.config, self.clock())
+        except Exception:  # the store failing: try again at the next planning round
+            log.exception("refining drafts failed")
 
     def _plan_alerts(self) -> int:
         return self.store.plan_alerts(self.clock(), self.rules, self.channels)
@@ -464,6 +493,7 @@ class Daemon:
                     clock=self.clock,
                     redact=self.config.redact,
                     channels=self.channels,
+                    suggester=self.suggester,
                 )
             except Exception as exc:
                 # poll_source turns the connector's failures into values; this is the store

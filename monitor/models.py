@@ -90,8 +90,13 @@ class ItemRow(SQLModel, table=True):
     answered_by: str | None = None  # external id of the owner reply, when detected
     snoozed_until: datetime | None = _utc()
     intent: str | None = None
-    sentiment: float | None = None
+    sentiment: float | None = None  # VADER compound, -1..1
+    needs_reply: bool | None = None  # False: spam or idle chatter, suggested for dismissal
     suggestion: str | None = Field(default=None, sa_column=Column(Text))
+    # The same reply opening with an apology, shown once the deadline has passed.
+    suggestion_late: str | None = Field(default=None, sa_column=Column(Text))
+    suggestion_hint: str | None = None  # a note for the owner ("Looks like spam: dismiss it.")
+    suggestion_via: str | None = None  # "template" | "llm"
 
 
 class OwnerReplyRow(SQLModel, table=True):

@@ -23,6 +23,7 @@ from monitor import sla, triage
 from monitor.config import Config, Source
 from monitor.redact import Redactor
 from monitor.store import Channel, PlannedItem, Store
+from monitor.suggest import Suggester
 
 log = logging.getLogger("sameday.poll")
 
@@ -66,6 +67,7 @@ def poll_all(
     clock: Clock = utc_now,
     connectors: dict[str, Connector] | None = None,
     channels: Sequence[Channel] = (),
+    suggester: Suggester | None = None,
 ) -> list[PollOutcome]:
     """Poll every enabled source once (or just `only`), in config order.
 
@@ -77,15 +79,32 @@ def poll_all(
     sources = list(sources)
     store.ensure_sources((s.name, s.type) for s in config.sources)
     connectors = connectors if connectors is not None else {}
+    suggester = suggester or suggester_for(config)
     outcomes = []
     for source in sources:
         connector = connectors.get(source.name) or build_connector(source, clock)
         outcomes.append(
             poll_source(
-                source, connector, store, clock=clock, redact=config.redact, channels=channels
+                source,
+                connector,
+                store,
+                clock=clock,
+                redact=config.redact,
+                channels=channels,
+                suggester=suggester,
             )
         )
     return outcomes
+
+
+def suggester_for(config: Config) -> Suggester:
+    """The owner's reply drafter: their name, signature, templates and FAQ."""
+    return Suggester(
+        owner_name=config.owner.name,
+        signature=config.owner.signature,
+        templates=config.suggest.templates,
+        faq=config.suggest.faq,
+    )
 
 
 def poll_source(
@@ -96,8 +115,11 @@ def poll_source(
     clock: Clock = utc_now,
     redact: Callable[[str], str] = NO_SECRETS,
     channels: Sequence[Channel] = (),
+    suggester: Suggester | None = None,
 ) -> PollOutcome:
     """Fetch one source and write what it changed; never raises for the source's own failures.
+
+    New items get their intent, sentiment and reply drafts from `suggester` (none without one).
 
     `redact` masks the config's secrets in the error stored and returned, whatever the
     connector or its libraries put into the exception. The ``new`` alerts of the stored items
@@ -134,6 +156,12 @@ def poll_source(
             due_at=sla.due_at(n.record.created_at, source.policy),
             answered_at=n.answered_at,
             answered_by=n.answered_by,
+            # Baseline items are never shown or alerted: no draft for them.
+            suggestion=None
+            if n.status is triage.Status.BASELINE or suggester is None
+            else suggester.suggest(
+                text=n.record.text, author=n.record.author, platform=source.type
+            ),
         )
         for n in plan.new_items
     ]

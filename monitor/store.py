@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
@@ -36,6 +36,10 @@ from connectors.base import Record
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
 from monitor.models import AlertRow, ItemRow, OwnerReplyRow, SourceRow
 from monitor.triage import ANSWERABLE, Known, KnownItem, KnownReply, Plan, Status
+from monitor.views import current_draft
+
+if TYPE_CHECKING:  # only its attributes are read here
+    from monitor.suggest import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,7 @@ class PlannedItem:
     due_at: datetime
     answered_at: datetime | None = None
     answered_by: str | None = None
+    suggestion: Suggestion | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +401,7 @@ class Store:
                 )
         kept = {entry[2] for entry in latest.values()}
         return [
-            _pending(alert, item, platform)
+            _pending(alert, item, platform, now)
             for alert, item, platform in ready
             if alert["id"] in kept and not _backing_off(alert, now)
         ]
@@ -465,6 +470,33 @@ class Store:
                 select(ALERTS).where(ALERTS.c.item_id == item_id).order_by(ALERTS.c.id)
             ).mappings()
             return [AlertRow.model_validate(dict(r)) for r in rows]
+
+    def drafts_to_refine(self, limit: int) -> list[ItemRow]:
+        """Items waiting for an answer whose draft is still the template's, soonest due first."""
+        query = (
+            select(ITEMS)
+            .where(
+                ITEMS.c.status.in_([Status.OPEN, Status.SNOOZED]),
+                ITEMS.c.needs_reply.is_(True),
+                ITEMS.c.suggestion_via == "template",
+            )
+            .order_by(ITEMS.c.due_at, ITEMS.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [ItemRow.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    def set_refined_draft(self, item_id: int, draft: str | None, *, late: bool) -> None:
+        """Keep the LLM's draft (the late one when `late`); None: the template stays, for good."""
+        values: dict[str, Any] = {"suggestion_via": "llm" if draft else "template:kept"}
+        if draft:
+            values["suggestion_late" if late else "suggestion"] = draft
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ITEMS)
+                .where(ITEMS.c.id == item_id, ITEMS.c.suggestion_via == "template")
+                .values(**values)
+            )
 
     def set_next_poll(self, source: str, at: datetime | None) -> None:
         with self.engine.begin() as conn:
@@ -552,6 +584,7 @@ class Store:
                 "answered_via": "detected" if i.answered_at else None,
                 "answered_by": i.answered_by,
             }
+            | _suggestion_columns(i.suggestion)
             for i in items
         ]
         return [tuple(r) for r in self._insert_new(conn, ITEMS, rows, ITEMS.c.id, ITEMS.c.status)]
@@ -650,7 +683,9 @@ def _as_utc(value: datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _pending(alert: dict[str, Any], item: dict[str, Any], platform: str) -> PendingAlert:
+def _pending(
+    alert: dict[str, Any], item: dict[str, Any], platform: str, now: datetime
+) -> PendingAlert:
     utc = ItemRow.model_validate(item)  # through the model: aware UTC datetimes
     return PendingAlert(
         id=alert["id"],
@@ -670,9 +705,32 @@ def _pending(alert: dict[str, Any], item: dict[str, Any], platform: str) -> Pend
             url=utc.url,
             created_at=utc.created_at,
             due_at=utc.due_at,
-            suggestion=utc.suggestion,
+            suggestion=current_draft(utc, now),
+            hint=utc.suggestion_hint,
+            needs_reply=utc.needs_reply is not False,
         ),
     )
+
+
+_NO_SUGGESTION = dict.fromkeys(
+    ("intent", "sentiment", "needs_reply", "suggestion", "suggestion_late", "suggestion_hint",
+     "suggestion_via"),
+)  # fmt: skip
+
+
+def _suggestion_columns(suggestion: Suggestion | None) -> dict[str, Any]:
+    # Every row of one bulk insert needs the same columns.
+    if suggestion is None:
+        return _NO_SUGGESTION
+    return {
+        "intent": str(suggestion.intent),
+        "sentiment": suggestion.sentiment,
+        "needs_reply": suggestion.needs_reply,
+        "suggestion": suggestion.draft,
+        "suggestion_late": suggestion.late_draft,
+        "suggestion_hint": suggestion.hint,
+        "suggestion_via": "template" if suggestion.draft else None,
+    }
 
 
 def _written(source: str, record: Record, now: datetime) -> dict[str, Any]:

@@ -12,6 +12,13 @@ if TYPE_CHECKING:  # the store imports the alert texts, which use these views
     from monitor.store import ChannelHealth
 
 
+def current_draft(item: ItemRow, now: datetime) -> str | None:
+    """The draft to show now: once the deadline has passed, the one that apologises."""
+    if item.due_at <= now and item.suggestion_late:
+        return item.suggestion_late
+    return item.suggestion
+
+
 def iso_z(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, to the second: ``2026-03-09T21:00:00Z``."""
     if moment is None:
@@ -19,8 +26,8 @@ def iso_z(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def item_json(item: ItemRow) -> dict[str, Any]:
-    """One item as `sameday inbox --json` prints it."""
+def item_json(item: ItemRow, now: datetime) -> dict[str, Any]:
+    """One item as `sameday inbox --json` prints it; the draft is the one to send at `now`."""
     return {
         "id": item.id,
         "source": item.source,
@@ -39,7 +46,10 @@ def item_json(item: ItemRow) -> dict[str, Any]:
         "answered_via": item.answered_via,
         "snoozed_until": iso_z(item.snoozed_until),
         "intent": item.intent,
-        "suggestion": item.suggestion,
+        "sentiment": item.sentiment,
+        "needs_reply": item.needs_reply,
+        "suggestion": current_draft(item, now),
+        "suggestion_hint": item.suggestion_hint,
     }
 
 
