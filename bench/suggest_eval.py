@@ -1,0 +1,207 @@
+"""Reply suggestions on the evaluation set: intent accuracy, the draft rules, and speed.
+
+    python bench/suggest_eval.py [--data tests/data/suggest_eval.jsonl] [--split all|dev|holdout]
+                                 [--count 10000] [--repeat 3] [--errors]
+
+Loads the labelled comments (one JSON object a line: id, split, platform, author, text, intent,
+business) and prints:
+  - intent accuracy overall, on dev and on holdout (targets: >= 90% overall, >= 85% holdout);
+  - per-intent precision and recall, and the most frequent confusions (counts only);
+  - the rule checks over every item, each drafted on its own platform and again on X with a long
+    signature: only praise may ask for a referral, and only when clearly positive; a problem
+    never gets a sales pitch (discount, sale, offer); late drafts open with
+    an apology and never say "on time", no draft holds a placeholder or an empty name, drafts fit
+    the platform (X: 280), spam gets no draft;
+  - the time to classify and draft --count comments cycling the set (best of --repeat), against
+    the 2 s target.
+Holdout items are only ever counted: a failing check names the item's id, never its text, and
+--errors lists misclassified *dev* items only. Exits 1 when a rule check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from monitor.suggest import PLATFORM_LIMITS, Intent, Suggester, Suggestion, classify
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT / "tests" / "data" / "suggest_eval.jsonl"
+TARGET_SECONDS = 2.0
+TARGET_OVERALL = 0.90
+TARGET_HOLDOUT = 0.85
+
+FAQ = {
+    "opening hours": "We're open 8am-6pm, Monday to Saturday.",
+    "shipping": "We ship UK-wide in 2-3 working days; international orders take 5-10.",
+    "gift card": "Gift cards are on the website in any amount from 10.",
+}
+LONG_SIGNATURE = "— Dana, owner and head baker at Crumb & Co, 12 Market Street (DMs open 9-5)"
+
+REFERRAL = re.compile(
+    r"recommend|referr?al|tell (?:a|your) friends?|spread the word|pass (?:it|the word) (?:on|"
+    r"along)",
+    re.IGNORECASE,
+)
+UPSELL = re.compile(r"discount|\bsale\b|coupon|promo|% off|upgrade|special offer", re.IGNORECASE)
+PLACEHOLDER = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\{[a-z_]+\}|\[(?:name|author|topic|owner)\]|<(?:name|author|topic)>|"
+    r"\$\{|\bNone\b|\bundefined\b",
+    re.IGNORECASE,
+)
+# "Hi ," / "Hi  —" / "Sorry for the slow reply, —": a greeting whose name came out empty.
+EMPTY_NAME = re.compile(
+    r"\b(?:Hi|Hello|Hey|Dear)\s*[,—–-]|\b(?:Hi|Hello|Hey|Dear)\s*$|,\s*[—–-]|,\s*,"
+)
+APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies)\b", re.IGNORECASE)
+ON_TIME = re.compile(r"\bon time\b|\bright away\b|\bpromptly\b", re.IGNORECASE)
+
+
+def load(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def accuracy(rows: list[dict], predicted: dict[str, Intent]) -> str:
+    if not rows:
+        return "  n/a (no items)"
+    right = sum(predicted[row["id"]] == row["intent"] for row in rows)
+    return f"{right / len(rows):6.1%}  ({right}/{len(rows)})"
+
+
+def precision_recall(rows: list[dict], predicted: dict[str, Intent]) -> list[str]:
+    lines = [f"  {'intent':9} {'precision':>10} {'recall':>8} {'items':>6}"]
+    for intent in Intent:
+        truth = [row for row in rows if row["intent"] == intent]
+        guessed = [row for row in rows if predicted[row["id"]] == intent]
+        hits = sum(predicted[row["id"]] == intent for row in truth)
+        p = f"{hits / len(guessed):.0%}" if guessed else "-"
+        r = f"{hits / len(truth):.0%}" if truth else "-"
+        lines.append(f"  {intent.value:9} {p:>10} {r:>8} {len(truth):>6}")
+    return lines
+
+
+def confusions(rows: list[dict], predicted: dict[str, Intent], top: int = 8) -> list[str]:
+    counts = Counter(
+        (row["intent"], predicted[row["id"]].value)
+        for row in rows
+        if predicted[row["id"]] != row["intent"]
+    )
+    if not counts:
+        return ["  none"]
+    return [f"  {want:9} -> {got:9} {n}" for (want, got), n in counts.most_common(top)]
+
+
+def check(item_id: str, where: str, s: Suggestion, limit: int) -> Iterable[str]:
+    """The rules one suggestion breaks, as short messages naming the item but not its text."""
+    tag = f"{item_id} [{where}, {s.intent}]"
+    if s.intent is Intent.SPAM and (s.draft or s.late_draft or s.needs_reply):
+        yield f"{tag}: spam got a draft"
+    if s.needs_reply and not (s.draft and s.late_draft):
+        yield f"{tag}: needs a reply but has no draft"
+    if not s.needs_reply and (s.draft or s.late_draft):
+        yield f"{tag}: no reply needed but a draft was made"
+    for label, draft in (("draft", s.draft), ("late draft", s.late_draft)):
+        if draft is None:
+            continue
+        if s.intent is not Intent.PRAISE and REFERRAL.search(draft):
+            yield f"{tag}: {label} asks for a referral"
+        if s.intent is Intent.PROBLEM and UPSELL.search(draft):
+            yield f"{tag}: {label} makes a sales pitch"
+        if s.intent is Intent.PRAISE and REFERRAL.search(draft) and s.sentiment < 0.5:
+            yield f"{tag}: {label} invites a recommendation on mild praise"
+        if PLACEHOLDER.search(draft):
+            yield f"{tag}: {label} holds a placeholder"
+        if EMPTY_NAME.search(draft):
+            yield f"{tag}: {label} greets an empty name"
+        if len(draft) > limit:
+            yield f"{tag}: {label} is {len(draft)} characters, over {limit}"
+    if s.late_draft is not None:
+        opening = s.late_draft.split("\n", 1)[0][:80]
+        if not APOLOGY.search(opening):
+            yield f"{tag}: late draft does not open with an apology"
+        if ON_TIME.search(s.late_draft):
+            yield f"{tag}: late draft claims to be on time"
+
+
+def rule_checks(rows: list[dict]) -> list[str]:
+    plain = Suggester(owner_name="Dana", faq=FAQ)
+    signed = Suggester(owner_name="Dana Whitfield-Okonkwo", signature=LONG_SIGNATURE, faq=FAQ)
+    failures: list[str] = []
+    for row in rows:
+        own = plain.suggest(text=row["text"], author=row["author"], platform=row["platform"])
+        limit = PLATFORM_LIMITS.get(row["platform"], 5000)
+        failures += check(row["id"], row["platform"], own, limit)
+        on_x = signed.suggest(text=row["text"], author=row["author"], platform="x")
+        failures += check(row["id"], "x, long signature", on_x, PLATFORM_LIMITS["x"])
+    return failures
+
+
+def timing(rows: list[dict], count: int, repeat: int) -> float:
+    suggester = Suggester(owner_name="Dana", faq=FAQ)
+    suggester.suggest(text="warm-up", author="Dana", platform="x")  # VADER's lexicon loads once
+    batch = [rows[i % len(rows)] for i in range(count)]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for row in batch:
+            suggester.suggest(text=row["text"], author=row["author"], platform=row["platform"])
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", choices=["all", "dev", "holdout"], default="all")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--errors", action="store_true", help="list misclassified dev items")
+    args = parser.parse_args()
+
+    rows = load(args.data)
+    if args.split != "all":
+        rows = [row for row in rows if row["split"] == args.split]
+    dev = [row for row in rows if row["split"] == "dev"]
+    holdout = [row for row in rows if row["split"] == "holdout"]
+    predicted = {row["id"]: classify(row["text"])[0] for row in rows}
+
+    shown = args.data.relative_to(ROOT) if args.data.is_relative_to(ROOT) else args.data
+    print(f"{len(rows)} items from {shown}")
+    print("Intent accuracy")
+    print(f"  overall  {accuracy(rows, predicted)}   target {TARGET_OVERALL:.0%}")
+    print(f"  dev      {accuracy(dev, predicted)}")
+    print(f"  holdout  {accuracy(holdout, predicted)}   target {TARGET_HOLDOUT:.0%}")
+    print("Per intent")
+    print("\n".join(precision_recall(rows, predicted)))
+    print("Most frequent confusions (expected -> predicted)")
+    print("\n".join(confusions(rows, predicted)))
+    if args.errors:
+        print("Misclassified dev items")
+        for row in dev:
+            if predicted[row["id"]] != row["intent"]:
+                print(f"  {row['id']}: {row['intent']} -> {predicted[row['id']]}: {row['text']!r}")
+
+    failures = rule_checks(rows)
+    print(f"Rule checks over {len(rows)} items, each on its platform and on X: ", end="")
+    print("all pass" if not failures else f"{len(failures)} FAILED")
+    for failure in failures[:30]:
+        print(f"  {failure}")
+
+    seconds = timing(rows, args.count, args.repeat)
+    verdict = "ok" if seconds < TARGET_SECONDS else "OVER TARGET"
+    print(
+        f"Speed: {args.count} comments classified and drafted in {seconds:.2f} s "
+        f"(best of {args.repeat}; target < {TARGET_SECONDS:.0f} s): {verdict}"
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
