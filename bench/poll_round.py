@@ -26,9 +26,13 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+# The feed builders live with the tests; run from anywhere.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.feedserver import comment_item, rss
 
 ROUND_TARGET_S = 5.0
 RSS_TARGET_MB = 150.0
@@ -36,22 +40,19 @@ RSS_TARGET_MB = 150.0
 
 def feed_body(site: int) -> bytes:
     now = datetime.now(UTC)
-    items = []
-    for n in range(5):
-        # One recent comment per site (a real item with a `new` alert), four older ones.
-        when = now - (timedelta(minutes=5) if n == 0 else timedelta(days=10 + n))
-        items.append(
-            f"<item><title>Comment {n}</title><link>https://site{site}.example/p/#c{n}</link>"
-            f"<dc:creator>Reader {n}</dc:creator><pubDate>{format_datetime(when)}</pubDate>"
-            f'<guid isPermaLink="false">site{site}-c{n}</guid>'
-            f"<description>Question {n} for site {site}</description></item>"
+    # One recent comment per site (a real item with a `new` alert), four older ones.
+    return rss(
+        *(
+            comment_item(
+                n,
+                now - (timedelta(minutes=5) if n == 0 else timedelta(days=10 + n)),
+                author=f"Reader {n}",
+                post=f"site{site}",
+                text=f"Question {n} for site {site}",
+            )
+            for n in range(5)
         )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Comments</title>'
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
+    )
 
 
 class SlowFeeds:

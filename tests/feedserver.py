@@ -16,10 +16,44 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import datetime
+from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+
+
+def comment_item(
+    n: int,
+    when: datetime | str,
+    *,
+    author: str = "Ann",
+    post: str = "hours",
+    text: str | None = None,
+) -> str:
+    """One WordPress-style comment: "Comment on POST by AUTHOR", a ``#comment-N`` link and the
+    guid ``https://blog.example.com/?c=N``. The default text names it (``comment-7: …``), so an
+    alert can be matched to its item; `when` is a datetime or an RFC 822 date as written."""
+    published = when if isinstance(when, str) else format_datetime(when)
+    body = f"comment-{n}: are you open on Sunday?" if text is None else text
+    return (
+        f"<item><title>Comment on {post} by {author}</title>"
+        f"<link>https://blog.example.com/{post}/#comment-{n}</link>"
+        f"<dc:creator><![CDATA[{author}]]></dc:creator><pubDate>{published}</pubDate>"
+        f'<guid isPermaLink="false">https://blog.example.com/?c={n}</guid>'
+        f"<description><![CDATA[<p>{body}</p>]]></description></item>"
+    )
+
+
+def rss(*items: str) -> bytes:
+    """An RSS 2.0 comment feed holding `items`."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Comments</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
 
 _TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml"}
 # A hanging answer gives up after this long even if the test forgets to stop the server.

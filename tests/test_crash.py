@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.feedserver import FeedServer
-from tests.test_daemon import entry, feed, new_alerts, spawn_daemon, wait_for, write_config
+from tests.feedserver import FeedServer, comment_item, rss
+from tests.test_daemon import new_alerts, spawn_daemon, wait_for, write_config
 from tests.webhook import Webhook
 
-_ID_PREFIX = "https://blog.example.com/?c="  # the guid `entry` writes, ending in the number
+_ID_PREFIX = "https://blog.example.com/?c="  # the guid `comment_item` writes, ending in the number
 
 
 @dataclass
@@ -102,8 +102,8 @@ class Publisher(threading.Thread):
     def publish(self, count: int) -> None:
         with self._lock:
             for _ in range(min(count, self.total - len(self.entries))):
-                self.entries.append(entry(len(self.entries), datetime.now(UTC)))
-            self.server.add("/blog.xml", feed(*self.entries[-self.window :]))
+                self.entries.append(comment_item(len(self.entries), datetime.now(UTC)))
+            self.server.add("/blog.xml", rss(*self.entries[-self.window :]))
 
     def finish(self) -> None:
         """Stop the pace and publish whatever is left at once."""

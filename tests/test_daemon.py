@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -39,30 +38,10 @@ from monitor.notify import Deliverer, RecordingNotifier
 from monitor.redact import Redactor
 from monitor.store import Channel, Store
 from tests.conftest import Clock
-from tests.feedserver import FeedServer, Scripted
+from tests.feedserver import FeedServer, Scripted, comment_item, rss
 from tests.webhook import Webhook
 
 # -- helpers, shared with test_crash.py -----------------------------------------------------------
-
-
-def entry(n: int, when: datetime, *, author: str = "Ann", post: str = "hours") -> str:
-    """One RSS comment whose text names it (``comment-7``), to match alerts to items."""
-    return (
-        f"<item><title>Comment on {post} by {author}</title>"
-        f"<link>https://blog.example.com/{post}/#comment-{n}</link>"
-        f"<dc:creator>{author}</dc:creator><pubDate>{format_datetime(when)}</pubDate>"
-        f'<guid isPermaLink="false">https://blog.example.com/?c={n}</guid>'
-        f"<description>comment-{n}: are you open on Sunday?</description></item>"
-    )
-
-
-def feed(*entries: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Comments</title>'
-        + "".join(entries)
-        + "</channel></rss>"
-    ).encode()
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -218,8 +197,8 @@ def test_a_hanging_source_never_delays_the_others(
     tmp_path: Path, clock: Clock, daemon_factory: Callable[..., Daemon]
 ) -> None:
     with FeedServer() as server:
-        server.add("/a.xml", feed(entry(1, clock() - timedelta(minutes=5))))
-        server.add("/b.xml", feed(entry(2, clock() - timedelta(minutes=5))))
+        server.add("/a.xml", rss(comment_item(1, clock() - timedelta(minutes=5))))
+        server.add("/b.xml", rss(comment_item(2, clock() - timedelta(minutes=5))))
         server.script("/slow.xml", Scripted(hang=True))
         config = make_config(
             tmp_path,
@@ -271,7 +250,7 @@ def test_backoff_doubles_honours_retry_after_resets_and_survives_a_restart(
             Scripted(503),
             Scripted(502),
             Scripted(429, headers={"Retry-After": "3600"}),
-            Scripted(200, body=feed(entry(1, clock()))),
+            Scripted(200, body=rss(comment_item(1, clock()))),
         )
         url = server.url("/flaky.xml")
         config = make_config(
@@ -321,7 +300,7 @@ def test_a_new_item_is_delivered_right_after_its_poll(
     tmp_path: Path, clock: Clock, daemon_factory: Callable[..., Daemon]
 ) -> None:
     with FeedServer() as server:
-        server.add("/blog.xml", feed(entry(1, clock() - timedelta(minutes=1))))
+        server.add("/blog.xml", rss(comment_item(1, clock() - timedelta(minutes=1))))
         url = server.url("/blog.xml")
         config = make_config(
             tmp_path, f"  - {{name: blog, type: feed, url: '{url}', every: 10s}}\n"
@@ -344,7 +323,7 @@ def test_a_new_item_is_delivered_right_after_its_poll(
         # at once: the 30-second planning round (not due yet) is not what sends it.
         server.add(
             "/blog.xml",
-            feed(entry(1, clock() - timedelta(minutes=1)), entry(2, clock())),
+            rss(comment_item(1, clock() - timedelta(minutes=1)), comment_item(2, clock())),
             last_modified=1_720_000_000.0,
         )
         clock.advance(seconds=11)
@@ -471,7 +450,7 @@ def test_sameday_run_alerts_within_one_interval_is_alone_on_its_store_and_stops_
 ) -> None:
     with FeedServer() as server, Webhook() as hook:
         first = datetime.now(UTC) - timedelta(minutes=1)
-        server.add("/blog.xml", feed(entry(1, first)))
+        server.add("/blog.xml", rss(comment_item(1, first)))
         config = write_config(tmp_path, server.url("/blog.xml"), hook.apprise_url("/alerts"))
         log = tmp_path / "daemon.jsonl"
         daemon = spawn_daemon(
@@ -480,7 +459,7 @@ def test_sameday_run_alerts_within_one_interval_is_alone_on_its_store_and_stops_
         try:
             wait_for(lambda: new_alerts(hook.bodies()) == [1], 20, "the alert of the first poll")
             # The worst case: a comment appearing just after a poll waits a whole interval.
-            server.add("/blog.xml", feed(entry(1, first), entry(2, datetime.now(UTC))))
+            server.add("/blog.xml", rss(comment_item(1, first), comment_item(2, datetime.now(UTC))))
             added = time.monotonic()
 
             second = subprocess.run(

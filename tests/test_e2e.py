@@ -16,45 +16,45 @@ from pathlib import Path
 
 import pytest
 
-from tests.feedserver import FeedServer
-
-
-def comment(n: int, post: str, author: str, when: str, text: str) -> str:
-    return (
-        f"<item><title>Comment on {post} by {author}</title>"
-        f"<link>https://blog.example.com/{post}/#comment-{n}</link>"
-        f"<dc:creator><![CDATA[{author}]]></dc:creator><pubDate>{when}</pubDate>"
-        f'<guid isPermaLink="false">https://blog.example.com/?p=1#comment-{n}</guid>'
-        f"<description><![CDATA[<p>{text}</p>]]></description></item>"
-    )
-
-
-def feed(*items: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Comments</title>'
-        + "".join(items)
-        + "</channel></rss>"
-    ).encode()
-
+from tests.feedserver import FeedServer, comment_item, rss
 
 NEW_YORK = [
     # Friday 16:30 EST: due that day at 17:00 EST.
-    comment(1, "hours", "Ann", "Fri, 06 Mar 2026 21:30:00 +0000", "Open Sunday?"),
+    comment_item(
+        1, "Fri, 06 Mar 2026 21:30:00 +0000", post="hours", author="Ann", text="Open Sunday?"
+    ),
     # Friday 17:00:00 EST exactly: the day is over; Monday 17:00 EDT (DST began on Sunday).
-    comment(2, "beans", "Ben", "Fri, 06 Mar 2026 22:00:00 +0000", "Is the roast &amp; decaf?"),
+    comment_item(
+        2,
+        "Fri, 06 Mar 2026 22:00:00 +0000",
+        post="beans",
+        author="Ben",
+        text="Is the roast &amp; decaf?",
+    ),
     # Monday 18:30 EDT: Tuesday is a holiday, so Wednesday 17:00 EDT.
-    comment(3, "cups", "Cleo", "Mon, 09 Mar 2026 22:30:00 +0000", "Do you sell cups?"),
+    comment_item(
+        3, "Mon, 09 Mar 2026 22:30:00 +0000", post="cups", author="Cleo", text="Do you sell cups?"
+    ),
     # The owner answers Ann in the same flat thread at 18:00 EST.
-    comment(4, "hours", "Dana", "Fri, 06 Mar 2026 23:00:00 +0000", "Yes, 10 to 4!"),
+    comment_item(
+        4, "Fri, 06 Mar 2026 23:00:00 +0000", post="hours", author="Dana", text="Yes, 10 to 4!"
+    ),
 ]
 BERLIN = [
     # Friday 16:00 CET, 4 business hours: 1h on Friday, 3h on Monday (CEST): 12:00 CEST.
-    comment(1, "kaffee", "Jonas", "Fri, 27 Mar 2026 15:00:00 +0000", "Versand nach Wien?"),
+    comment_item(
+        1,
+        "Fri, 27 Mar 2026 15:00:00 +0000",
+        post="kaffee",
+        author="Jonas",
+        text="Versand nach Wien?",
+    ),
 ]
 KOLKATA = [
     # Monday 16:30 IST: due 17:00 IST, a half-hour zone.
-    comment(1, "chai", "Priya", "Mon, 09 Mar 2026 11:00:00 +0000", "Any chai blends?"),
+    comment_item(
+        1, "Mon, 09 Mar 2026 11:00:00 +0000", post="chai", author="Priya", text="Any chai blends?"
+    ),
 ]
 
 EXPECTED_DUE = {
@@ -69,9 +69,9 @@ EXPECTED_DUE = {
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     with FeedServer() as srv:
-        srv.add("/ny.xml", feed(*NEW_YORK))
-        srv.add("/berlin.xml", feed(*BERLIN))
-        srv.add("/kolkata.xml", feed(*KOLKATA))
+        srv.add("/ny.xml", rss(*NEW_YORK))
+        srv.add("/berlin.xml", rss(*BERLIN))
+        srv.add("/kolkata.xml", rss(*KOLKATA))
         yield srv
 
 
@@ -152,9 +152,15 @@ def test_poll_inbox_conditional_get_and_detected_answers(
     # The owner answers Ben on his post; the next poll sees it.
     server.add(
         "/ny.xml",
-        feed(
+        rss(
             *NEW_YORK,
-            comment(5, "beans", "Dana", "Mon, 09 Mar 2026 13:15:00 +0000", "Yes, we have decaf."),
+            comment_item(
+                5,
+                "Mon, 09 Mar 2026 13:15:00 +0000",
+                post="beans",
+                author="Dana",
+                text="Yes, we have decaf.",
+            ),
         ),
         last_modified=1_800_000_000.0,
     )
