@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.localserver import LocalServer
 
 # A hanging answer gives up after this long even if the test forgets to stop the server.
 _MAX_HANG_S = 30.0
@@ -73,33 +75,18 @@ class Request:
         return self.json["messages"]
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """Start with ``with FakeOpenAI() as server:``. Unscripted requests get a plain completion."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self._answers: list[Answer] = []
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stopping.set()  # releases hanging handlers
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler_class())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def script(self, *answers: Answer) -> None:
         """Answer the next requests with `answers` in order; the last one repeats."""

@@ -18,9 +18,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
+
+from tests.localserver import LocalServer
 
 
 def comment_item(
@@ -90,7 +91,7 @@ class _Document:
         return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     """Start with ``with FeedServer(root) as server:``; `root` may be None (no recorded files)."""
 
     def __init__(self, root: Path | None = None) -> None:
@@ -99,36 +100,9 @@ class FeedServer:
         self._documents: dict[str, _Document] = {}
         self._scripts: dict[str, list[Scripted]] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        # A short poll interval keeps shutdown (and so every test) quick.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    def __enter__(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopping.set()  # releases hanging handlers
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler_class())
 
     # -- what tests call ------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
 
     def url(self, path: str, *, userinfo: str = "") -> str:
         """The URL of `path` on this server, e.g. ``url("/wp.xml", userinfo="dana:secret")``."""

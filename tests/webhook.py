@@ -17,8 +17,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.localserver import LocalServer
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,14 @@ class Received:
         return json.loads(self.body)
 
 
-class Webhook:
+class Webhook(LocalServer):
     """An HTTP server in a thread. The first responses follow `statuses`, then 200."""
 
     def __init__(self, statuses: Iterable[int] = ()) -> None:
         self.statuses = list(statuses)
         self.requests: list[Received] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        super().__init__(self._handler())
 
     def apprise_url(self, path: str = "/hook", *, auth: str = "") -> str:
         """The Apprise ``json://`` URL that posts to this webhook (`auth` is ``user:pass@``)."""
@@ -59,15 +55,6 @@ class Webhook:
     def accepted(self) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if 200 <= r.status < 300]
-
-    def __enter__(self) -> Webhook:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def _answer(self, received: dict[str, Any]) -> int:
         with self._lock:
