@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -412,9 +412,8 @@ class Store:
             ALERTS.c.channel == channel, ALERTS.c.status == "sent"
         )
         with self.engine.connect() as conn:
-            latest = conn.execute(query).scalar()
-        # max() keeps the column's type (aware UTC); `_as_utc` guards a driver handing back text.
-        return _as_utc(latest)
+            # max() keeps the column's type, so UTCDateTime hands back aware UTC here too.
+            return conn.execute(query).scalar()
 
     def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         self._update_pending(alert_ids, status="sent", sent_at=now)
@@ -670,44 +669,35 @@ def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
 
 
 def _backing_off(alert: dict[str, Any], now: datetime) -> bool:
-    retry_at = _as_utc(alert["next_attempt_at"])
+    retry_at = alert["next_attempt_at"]
     return retry_at is not None and retry_at > now
-
-
-def _as_utc(value: datetime | str | None) -> datetime | None:
-    """An aggregate's or a raw row's time as aware UTC, whatever the database returned."""
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite stores times as text; an untyped read returns it as is
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _pending(
     alert: dict[str, Any], item: dict[str, Any], platform: str, now: datetime
 ) -> PendingAlert:
-    utc = ItemRow.model_validate(item)  # through the model: aware UTC datetimes
+    row = ItemRow.model_validate(item)  # as a model: current_draft() and attribute access
     return PendingAlert(
         id=alert["id"],
         key=alert["key"],
         channel=alert["channel"],
         level=Level(alert["level"]),
         seq=alert["seq"],
-        created_at=AlertRow.model_validate(alert).created_at,
+        created_at=alert["created_at"],
         attempts=alert["attempts"],
         view=AlertView(
-            item_id=utc.id or 0,
+            item_id=row.id or 0,
             level=Level(alert["level"]),
             platform=platform,
-            source=utc.source,
-            author=utc.author,
-            text=utc.text,
-            url=utc.url,
-            created_at=utc.created_at,
-            due_at=utc.due_at,
-            suggestion=current_draft(utc, now),
-            hint=utc.suggestion_hint,
-            needs_reply=utc.needs_reply is not False,
+            source=row.source,
+            author=row.author,
+            text=row.text,
+            url=row.url,
+            created_at=row.created_at,
+            due_at=row.due_at,
+            suggestion=current_draft(row, now),
+            hint=row.suggestion_hint,
+            needs_reply=row.needs_reply is not False,
         ),
     )
 
