@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.config import Config, parse_config
 from monitor.models import ItemRow
 from monitor.notify import RecordingNotifier, channels, deliverer_for
-from monitor.poll import build_connector, poll_all
+from monitor.poll import build_connector, poll_all, suggester_for
 from monitor.store import Store
 from monitor.triage import Status
 
@@ -81,10 +81,18 @@ def run_demo(
     connectors = {s.name: build_connector(s, clock) for s in config.sources}
     chat = RecordingNotifier("owner-chat")
     deliver = deliverer_for(config, store, [chat], clock=clock)
+    suggester = suggester_for(config)  # once: every step polls with it
     seen: dict[int, str] = {}
     events: list[Event] = []
     while True:
-        poll_all(config, store, clock=clock, connectors=connectors, channels=channels([chat]))
+        poll_all(
+            config,
+            store,
+            clock=clock,
+            connectors=connectors,
+            channels=channels([chat]),
+            suggester=suggester,
+        )
         store.plan_alerts(moment, config.alert_rules, channels([chat]))
         delivered = len(chat.messages)
         deliver.deliver_due()
