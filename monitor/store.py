@@ -623,44 +623,43 @@ class Store:
 
     @staticmethod
     def _existing(conn: Connection, table: Any, source: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(ids):
-            query = select(table.c.external_id).where(
-                table.c.source == source, table.c.external_id.in_(chunk)
-            )
-            found.update(conn.execute(query).scalars())
-        return found
+        query = select(table.c.external_id).where(table.c.source == source)
+        return {row.external_id for row in _rows_where_in(conn, query, (table.c.external_id, ids))}
 
     @staticmethod
     def _answerable(
         conn: Connection, source: str, threads: set[str], parents: set[str]
     ) -> list[KnownItem]:
-        found: dict[str, KnownItem] = {}
-        for column, values in ((ITEMS.c.thread_id, threads), (ITEMS.c.external_id, parents)):
-            for chunk in _chunks(sorted(values)):
-                query = select(ITEMS.c.external_id, ITEMS.c.thread_id, ITEMS.c.created_at).where(
-                    ITEMS.c.source == source,
-                    ITEMS.c.status.in_(list(ANSWERABLE)),
-                    column.in_(chunk),
-                )
-                for row in conn.execute(query):
-                    found[row.external_id] = KnownItem(*row)
-        return list(found.values())
+        query = select(ITEMS.c.external_id, ITEMS.c.thread_id, ITEMS.c.created_at).where(
+            ITEMS.c.source == source, ITEMS.c.status.in_(list(ANSWERABLE))
+        )
+        rows = _rows_where_in(
+            conn, query, (ITEMS.c.thread_id, threads), (ITEMS.c.external_id, parents)
+        )
+        return list({row.external_id: KnownItem(*row) for row in rows}.values())
 
     @staticmethod
     def _replies_near(
         conn: Connection, source: str, threads: set[str], parents: set[str]
     ) -> list[KnownReply]:
         columns = (REPLIES.c.external_id, REPLIES.c.thread_id, REPLIES.c.parent_id)
-        found: dict[str, KnownReply] = {}
-        for column, values in ((REPLIES.c.thread_id, threads), (REPLIES.c.parent_id, parents)):
-            for chunk in _chunks(sorted(values)):
-                query = select(*columns, REPLIES.c.created_at).where(
-                    REPLIES.c.source == source, column.in_(chunk)
-                )
-                for row in conn.execute(query):
-                    found[row.external_id] = KnownReply(*row)
-        return list(found.values())
+        query = select(*columns, REPLIES.c.created_at).where(REPLIES.c.source == source)
+        rows = _rows_where_in(
+            conn, query, (REPLIES.c.thread_id, threads), (REPLIES.c.parent_id, parents)
+        )
+        return list({row.external_id: KnownReply(*row) for row in rows}.values())
+
+
+def _rows_where_in(
+    conn: Connection, query: Any, *matches: tuple[Any, Iterable[str]]
+) -> Iterator[Any]:
+    """The rows of `query` where any `column IN values` holds, asked in driver-sized chunks.
+
+    A row matching several columns comes once per match: callers key them by id.
+    """
+    for column, values in matches:
+        for chunk in _chunks(sorted(values)):
+            yield from conn.execute(query.where(column.in_(chunk)))
 
 
 def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
