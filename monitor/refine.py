@@ -15,7 +15,7 @@ from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.llm import LLMDrafter, LLMSettings
 from monitor.store import Store
-from monitor.suggest import PLATFORM_LIMITS
+from monitor.suggest import PLATFORM_LIMITS, late_version
 
 log = logging.getLogger("sameday.refine")
 
@@ -44,6 +44,7 @@ def refine_drafts(
     improved = 0
     for item in store.drafts_to_refine(batch):
         platform = platforms.get(item.source, "feed")
+        limit = PLATFORM_LIMITS.get(platform, DEFAULT_LIMIT)
         late = item.due_at <= now
         result = drafter.draft(
             comment=item.text,
@@ -52,10 +53,13 @@ def refine_drafts(
             owner_name=config.owner.name,
             intent=item.intent or "other",
             template_draft=(item.suggestion_late if late else item.suggestion) or "",
-            limit=PLATFORM_LIMITS.get(platform, DEFAULT_LIMIT),
+            limit=limit,
             late=late,
         )
-        store.set_refined_draft(item.id or 0, result.draft, late=late)
+        # An on-time draft also becomes the late one (with an apology in front), so a model's
+        # better wording is not lost once the deadline passes.
+        late_draft = result.draft if late else result.draft and late_version(result.draft, limit)
+        store.set_refined_draft(item.id or 0, result.draft, late_draft=late_draft, late=late)
         if result.draft:
             improved += 1
         else:

@@ -485,11 +485,18 @@ class Store:
         with self.engine.connect() as conn:
             return [ItemRow.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
-    def set_refined_draft(self, item_id: int, draft: str | None, *, late: bool) -> None:
-        """Keep the LLM's draft (the late one when `late`); None: the template stays, for good."""
+    def set_refined_draft(
+        self, item_id: int, draft: str | None, *, late: bool, late_draft: str | None = None
+    ) -> None:
+        """Keep the LLM's draft: only as the late one when `late`, else as the draft and, when
+        given, `late_draft` as the late one. None: the template stays, for good."""
         values: dict[str, Any] = {"suggestion_via": "llm" if draft else "template:kept"}
-        if draft:
-            values["suggestion_late" if late else "suggestion"] = draft
+        if draft and late:
+            values["suggestion_late"] = draft
+        elif draft:
+            values["suggestion"] = draft
+            if late_draft:
+                values["suggestion_late"] = late_draft
         with self.engine.begin() as conn:
             conn.execute(
                 update(ITEMS)

@@ -76,7 +76,13 @@ def test_a_checked_llm_draft_replaces_the_template_and_a_bad_one_never_does(
             "Hi Maria, yes: we have oat milk, unsweetened. Thanks for asking!"
         )
         assert after["q1"].suggestion_via == "llm"
+        # Once the deadline passes, the model's wording stays, behind an honest apology.
+        assert after["q1"].suggestion_late == (
+            "Sorry for the slow reply. Hi Maria, yes: we have oat milk, unsweetened. "
+            "Thanks for asking!"
+        )
         assert after["x1"].suggestion == before["x1"].suggestion  # the template stays
+        assert after["x1"].suggestion_late == before["x1"].suggestion_late
         assert after["x1"].suggestion_via == "template:kept"
         assert "evil.example" not in (after["x1"].suggestion or "")
         assert len(server.requests) == 2

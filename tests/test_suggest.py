@@ -116,44 +116,6 @@ def test_links_to_pictures_are_not_advertising() -> None:
     assert classify(text)[0] is Intent.PROBLEM
 
 
-# The index only skips cue pieces that cannot match: the same hits as running every piece.
-CORPUS = [text for text, _ in INTENTS] + [
-    "I've emailed twice and nobody replied, what's going on?",
-    "it's 'session expired' every time, can't check out",
-    "love love love it, thanks so much!!! 😍",
-    "Need 3 bags of the Ethiopian beans, can I pay by bank transfer?",
-    "don't, won't, can't, isn't: a list of contractions at word starts",
-    "pre-order pre-orders preorder e-book ebook s-tier top-tier",
-]
-
-
-def _brute_force(norm: str) -> dict[tuple[Intent, int], int]:
-    hits: dict[tuple[Intent, int], int] = {}
-    for piece in suggest._PIECES:
-        matches = [
-            m
-            for m in piece.pattern.finditer(norm)
-            if not piece.at_word_start or m.start() == 0 or not re.match(r"\w", norm[m.start() - 1])
-        ]
-        if matches:
-            key = (piece.intent, piece.cue)
-            hits[key] = hits.get(key, 0) + len(matches)
-    return hits
-
-
-@pytest.mark.parametrize("text", CORPUS)
-def test_cue_index_never_skips_a_match(text: str) -> None:
-    norm = suggest._normalise(text)
-    assert suggest._cue_hits(norm) == _brute_force(norm)
-
-
-def test_cue_index_on_every_literal_word() -> None:
-    words = sorted(set(suggest._BY_WORD) | set(suggest._BY_PREFIX))
-    for start in range(0, len(words), 12):
-        norm = " ".join(words[start : start + 12])
-        assert suggest._cue_hits(norm) == _brute_force(norm), norm
-
-
 # -- names and topics ------------------------------------------------------------------------
 
 GREETINGS = [
