@@ -113,9 +113,19 @@ class AlertView:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message where the channel takes files (the daily report's chart)."""
+
+    name: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     title: str
     body: str  # plain text; channels escape it for their own markup
+    attachments: tuple[Attachment, ...] = ()  # dropped by channels that take no files
 
 
 _HEADLINE = {

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from monitor.logs import FORMATS, LEVELS, setup_logging
 from monitor.models import ItemRow, SourceRow
 from monitor.poll import build_connector, describe_error, poll_all, utc_now
 from monitor.redact import redact_logs
+from monitor.report_build import CHART_DAYS, ReportError, build_report, report_lines, today
 from monitor.store import SourceHealth, Store, StoreError, UnknownItem
 from monitor.views import (
     ago,
@@ -431,11 +432,18 @@ def run_command(
 
     try:
         try:
-            deliverer, channels = default_delivery(config, store, utc_now)
+            deliverer, channels, reporter = default_delivery(config, store, utc_now)
         except ValueError as exc:  # channels that cannot work together: a config problem
             err.print(Text(f"error: {exc}"))
             raise typer.Exit(2) from None
-        clean = run_daemon(config, store, stop_event=stop, deliverer=deliverer, channels=channels)
+        clean = run_daemon(
+            config,
+            store,
+            stop_event=stop,
+            deliverer=deliverer,
+            channels=channels,
+            reporter=reporter,
+        )
     except typer.Exit:
         raise
     except Exception:  # the store failed at start-up, or a bug: say so, in the log too
@@ -464,6 +472,89 @@ def _global_log_level(ctx: typer.Context) -> str | None:
         return None
     value = parent.params.get("log_level")
     return value if isinstance(value, str) else None
+
+
+@app.command()
+def report(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="The local day, YYYY-MM-DD (default: today in the owner's time zone).",
+            show_default=False,
+        ),
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=366, help="Add a trend of the last N days.")
+    ] = 1,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this source.", show_default=False)
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, md, html, json or csv (one row per item).")
+    ] = "text",
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart", help="Also write the chart (PNG) to this file.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """How quickly comments were answered on one day, and what still waits.
+
+    Received, answered, due and answered on time, on-time rate, median and p90 time to answer
+    (also in business hours), open and overdue items, the oldest one, the same-day streak and
+    blind spots, per source and in total. A day in progress is reported as of now.
+
+    Example: sameday report --date 2026-03-10 --days 7 --format html > report.html
+    """
+    from monitor import report_render as render  # Jinja2: only when a report is asked for
+
+    if fmt not in render.REPORT_FORMATS:
+        _usage(f"--format must be one of {', '.join(render.REPORT_FORMATS)}, not {fmt!r}")
+    config = _config()
+    now = utc_now()
+    try:
+        when = date.fromisoformat(day) if day is not None else today(config, now)
+    except ValueError:
+        _usage(f"--date must be a day like 2026-03-10, not {day!r}")
+    store = _store(config)
+    want_chart = chart is not None or fmt == "html"
+    try:
+        lines = report_lines(store, config, when, now, source=source) if fmt == "csv" else None
+        built = None
+        if fmt != "csv" or want_chart:
+            built = build_report(
+                store,
+                config,
+                when,
+                now,
+                days=days,
+                source=source,
+                chart_days=CHART_DAYS if want_chart else 0,
+            )
+    except ReportError as exc:
+        _usage(str(exc))
+    png = None
+    if built is not None and want_chart:
+        from monitor.report_chart import render_chart  # matplotlib: only when a chart is asked
+
+        png = render_chart(built.trend, title=f"Sameday, {len(built.trend)} days to {when}")
+        if chart is not None:
+            try:
+                chart.write_bytes(png)
+            except OSError as exc:
+                err.print(Text(f"error: --chart {chart}: {exc.strerror or exc}"))
+                raise typer.Exit(1) from None
+    if lines is not None:
+        sys.stdout.write(render.render_csv(lines))
+    elif built is not None:
+        text = {
+            "json": render.render_json,
+            "md": render.render_markdown,
+            "text": render.render_text,
+        }.get(fmt)
+        sys.stdout.write(text(built) if text else render.render_html(built, chart_png=png))
 
 
 @app.command()
@@ -540,6 +631,12 @@ def demo(
             style="bold",
         )
     )
+    from monitor.report_render import render_text  # Jinja2 and the report: only here
+
+    last_day = today(run.config, end)
+    out.print()
+    out.print(Text(render_text(build_report(run.store, run.config, last_day, end, days=3))))
+    out.print()
     out.print(Text(f"The demo's store is {path}; to watch your own blog, see config.example.yaml."))
 
 

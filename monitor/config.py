@@ -409,6 +409,11 @@ class Config:
         return Redactor(self.secrets)
 
     @property
+    def report_time(self) -> time | None:
+        """`report.at` as a local time of day in the owner's zone; None: no daily report."""
+        return None if self.report_at is None else _parse_clock(self.report_at)
+
+    @property
     def alert_rules(self) -> dict[str, AlertRules]:
         """Each source's alerting policy, for `Store.plan_alerts`."""
         return {source.name: source.alert_rules for source in self.sources}

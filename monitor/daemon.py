@@ -16,6 +16,9 @@ Three kinds of thread, each owning one job:
   in the poll's own transaction) asks it to deliver at once; every ~30 s it also plans the
   reminder and overdue alerts and delivers again, which retries failed deliveries. One thread,
   because two deliveries at once could both take the same outbox row and send it twice.
+- **the report thread**, with `report.at` set: a daily job at that local time hands the day's
+  report to it (`monitor.report_send.DailyReporter`: figures, chart, its own outbox), so a slow
+  chart delays no poll and no alert. The report tells the main loop when to run next.
 
 Stopping (`stop_event`, set by SIGTERM or SIGINT in the CLI): no new poll starts, the polls in
 flight get until a deadline to finish their transaction, then the delivery lane finishes what it
@@ -43,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import schedule
 from sqlalchemy.engine import make_url
@@ -61,6 +64,9 @@ from monitor.poll import (
 from monitor.refine import drafter_for, refine_drafts
 from monitor.store import Channel, Store
 
+if TYPE_CHECKING:
+    from monitor.notify import Deliverer
+
 log = logging.getLogger("sameday.daemon")
 
 Clock = Callable[[], datetime]
@@ -76,10 +82,21 @@ LANE_GRACE_S = 0.5
 MAX_SLEEP_S = 1.0
 
 
+REPORT_RETRY = timedelta(minutes=5)  # after the report pass itself failed (the store, a bug)
+
+
 class DeliversAlerts(Protocol):
     """What the daemon needs of `monitor.notify.Deliverer`."""
 
     def deliver_due(self) -> Any: ...
+
+
+class SendsReports(Protocol):
+    """What the daemon needs of `monitor.report_send.DailyReporter`."""
+
+    def first_run(self, now: datetime) -> datetime: ...
+
+    def run(self) -> datetime: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +317,7 @@ class Daemon:
         backoff: Backoff | None = None,
         workers: int | None = None,
         plan_every: float = PLAN_EVERY_S,
+        reporter: SendsReports | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -339,6 +357,16 @@ class Daemon:
             else None
         )
         self._refining: concurrent.futures.Future[None] | None = None
+        # The daily report: a job on the schedule, sent from a thread of its own.
+        self.reporter = reporter
+        self._report_job: ClockJob | None = None
+        self._reports = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sameday-report")
+            if reporter
+            else None
+        )
+        self._reporting: concurrent.futures.Future[None] | None = None
+        self._report_next: queue.SimpleQueue[datetime] = queue.SimpleQueue()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -350,6 +378,8 @@ class Daemon:
         for source in self.config.sources:
             if not source.enabled:
                 self.store.set_next_poll(source.name, None)
+                # The report must not count a switched-off source's silence as a blind spot.
+                self.store.note_disabled(source.name, now)
         for name, state in self.states.items():
             row = rows.get(name)
             first = now
@@ -364,6 +394,14 @@ class Daemon:
             )
             self.store.set_next_poll(name, first)
         self._planner = ClockJob(self._scheduler, self._plan_job, tag="plan-alerts", first_run=now)
+        if self.reporter is not None:
+            # Today's report time even when it has passed: the job then sends what is owed.
+            self._report_job = ClockJob(
+                self._scheduler,
+                self._report_due,
+                tag="daily-report",
+                first_run=self.reporter.first_run(now),
+            )
         self.lane.start()
         if not self.states:
             log.warning("no enabled sources: only reminders and retries will be delivered")
@@ -411,6 +449,10 @@ class Daemon:
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._refiner is not None:  # a draft is only a draft: nothing to finish
             self._refiner.shutdown(wait=False, cancel_futures=True)
+        if self._reports is not None:  # a report being sent may finish, within the deadline
+            self._reports.shutdown(wait=False, cancel_futures=True)
+            if self._reporting is not None:
+                running["the daily report"] = self._reporting
         _, unfinished = concurrent.futures.wait(
             running.values(), timeout=max(deadline - time.monotonic(), 0.0)
         )
@@ -440,6 +482,11 @@ class Daemon:
         job = self.states[name].job
         return None if job is None or job.next_run == PARKED else job.next_run
 
+    def next_report(self) -> datetime | None:
+        """When the daily report job runs next; None without one, or while it is running."""
+        job = self._report_job
+        return None if job is None or job.next_run == PARKED else job.next_run
+
     # -- the jobs -----------------------------------------------------------------------------
 
     def _plan_job(self) -> None:
@@ -459,6 +506,23 @@ class Daemon:
     def _plan_alerts(self) -> int:
         return self.store.plan_alerts(self.clock(), self.rules, self.channels)
 
+    def _report_due(self) -> None:
+        """The report job (main thread): hand the pass to the report thread; the job stays
+        parked until the pass says when to run next."""
+        assert self._reports is not None
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the daemon is stopping
+            self._reporting = self._reports.submit(self._send_report)
+
+    def _send_report(self) -> None:
+        assert self.reporter is not None
+        next_at = self.clock() + REPORT_RETRY
+        try:
+            next_at = self.reporter.run()
+        except Exception:  # the store failing, or a bug: the job must come back regardless
+            log.exception("the daily report failed; trying again in %s", REPORT_RETRY)
+        finally:
+            self._report_next.put(next_at)
+
     def _submit(self, state: SourceState) -> None:
         name = state.source.name
         try:
@@ -467,7 +531,11 @@ class Daemon:
             self._in_flight.pop(name, None)
 
     def _collect(self) -> None:
-        """Take in finished polls: set each source's next run (main thread only)."""
+        """Take in finished polls and report passes: set their next run (main thread only)."""
+        while not self._report_next.empty():
+            next_report = self._report_next.get_nowait()
+            if self._report_job is not None and not self._stopping.is_set():
+                self._report_job.next_run = next_report
         while True:
             try:
                 name, next_at = self._done.get_nowait()
@@ -502,7 +570,9 @@ class Daemon:
                 log.exception("[%s] poll could not be stored: %s", name, message)
                 outcome = PollOutcome(name, error=message)
                 with contextlib.suppress(Exception):
-                    self.store.record_failure(name, message, self.clock())
+                    self.store.record_failure(
+                        name, message, self.clock(), every=source.every.as_timedelta()
+                    )
             state.failures = 0 if outcome.ok else state.failures + 1
             with self._rng_lock:
                 delay = self.backoff.delay(
@@ -547,18 +617,29 @@ class Daemon:
 # Entry point for the CLI and tests
 
 
-def default_delivery(
-    config: Config, store: Store, clock: Clock
-) -> tuple[DeliversAlerts, list[Channel]]:
-    """The configured notifiers (the console when none is), their deliverer and channels.
+class Delivery(NamedTuple):
+    deliverer: Deliverer
+    channels: list[Channel]
+    reporter: SendsReports | None  # None without `report.at`
+
+
+def default_delivery(config: Config, store: Store, clock: Clock) -> Delivery:
+    """The configured notifiers (the console when none is): their alert deliverer and
+    channels, and the daily report's sender when `report.at` is set.
 
     Raises ValueError for channels that cannot work together (two with one name).
     """
     from monitor import notify  # imported here: Apprise loads its plugins on import
+    from monitor.report_send import DailyReporter
 
     notifiers = notify.build_notifiers(config)
     deliverer = notify.deliverer_for(config, store, notifiers, clock=clock)
-    return deliverer, notify.channels(notifiers)
+    reporter = (
+        DailyReporter(config, store, notifiers, clock=clock, redact=config.redact)
+        if config.report_time is not None
+        else None
+    )
+    return Delivery(deliverer, notify.channels(notifiers), reporter)
 
 
 def run_daemon(
@@ -576,13 +657,16 @@ def run_daemon(
     plan_every: float = PLAN_EVERY_S,
     max_sleep: float = MAX_SLEEP_S,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_S,
+    reporter: SendsReports | None = None,
 ) -> bool:
     """Run the daemon until `stop_event` is set; True if it stopped with nothing left running.
 
-    `deliverer` and `channels` default to the config's notifiers (`monitor.notify`).
+    `deliverer`, `channels` and `reporter` default to the config's notifiers
+    (`monitor.notify`) and `report.at`.
     """
     if deliverer is None or channels is None:
-        deliverer, channels = default_delivery(config, store, clock)
+        deliverer, channels, default_reporter = default_delivery(config, store, clock)
+        reporter = reporter or default_reporter
     daemon = Daemon(
         config,
         store,
@@ -594,6 +678,7 @@ def run_daemon(
         backoff=backoff,
         workers=workers,
         plan_every=plan_every,
+        reporter=reporter,
     )
     daemon.start()
     try:

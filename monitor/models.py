@@ -1,4 +1,5 @@
-"""The tables (SQLModel): sources with their cursor and health, items, and the owner's replies.
+"""The tables (SQLModel): sources with their cursor, health and poll history, items, the owner's
+replies, and the two outboxes (alerts, daily reports).
 
 Times are stored as UTC. `UTCDateTime` makes every database hand back timezone-aware UTC values
 (SQLite keeps no offset; PostgreSQL uses ``timestamptz``), so no naive datetime leaks out.
@@ -6,10 +7,10 @@ Times are stored as UTC. `UTCDateTime` makes every database hand back timezone-a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -69,6 +70,12 @@ class ItemRow(SQLModel, table=True):
         Index("ix_items_status_due", "status", "due_at"),
         Index("ix_items_created", "created_at"),
         Index("ix_items_answered", "answered_at"),
+        # The daily report: items due during a day, a source's latest missed deadline, and
+        # items answered or dismissed only after a moment (so open then).
+        Index("ix_items_due", "due_at"),
+        Index("ix_items_source_due", "source", "due_at"),
+        Index("ix_items_status_answered", "status", "answered_at"),
+        Index("ix_items_status_dismissed", "status", "dismissed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,6 +96,9 @@ class ItemRow(SQLModel, table=True):
     answered_via: str | None = None  # "detected" | "manual"
     answered_by: str | None = None  # external id of the owner reply, when detected
     snoozed_until: datetime | None = _utc()
+    # When the owner said it needs no reply: the report counts it open until then. NULL on rows
+    # dismissed before this column existed: those count as never open.
+    dismissed_at: datetime | None = _utc()
     intent: str | None = None
     sentiment: float | None = None  # VADER compound, -1..1
     needs_reply: bool | None = None  # False: spam or idle chatter, suggested for dismissal
@@ -150,3 +160,47 @@ class AlertRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_at: datetime | None = _utc()
     closed_at: datetime | None = _utc()  # when cancelled or given up
+
+
+class PollRunRow(SQLModel, table=True):
+    """A source's poll history, compacted: one row per run of polls with the same outcome.
+
+    Each poll extends the source's latest run when it has the same outcome and comes at most
+    3x the source's interval after it; anything else starts a new run. So a source polled
+    every 5 minutes without trouble adds one row per daemon start, not 288 a day, and every
+    gap the report calls a blind spot (longer than 3x the interval) is a gap between runs.
+    ``outcome`` is ``ok``, ``failed`` (``last_error`` says why) or ``disabled`` (the daemon
+    started with the source switched off: no poll is expected until the next run).
+    """
+
+    __tablename__ = "poll_runs"
+    __table_args__ = (Index("ix_poll_runs_source_last", "source", "last_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # No foreign key: the history of a source removed from the config stays readable.
+    source: str
+    outcome: str  # "ok" | "failed" | "disabled"
+    first_at: datetime = _utc(nullable=False)
+    last_at: datetime = _utc(nullable=False)
+    polls: int = 1
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ReportSentRow(SQLModel, table=True):
+    """The daily report's outbox: one row per (local day, channel).
+
+    Written before delivery and marked sent only after the channel took the report, so a
+    restart at the report's minute neither sends it twice nor loses it.
+    """
+
+    __tablename__ = "reports_sent"
+    __table_args__ = (UniqueConstraint("day", "channel", name="uq_reports_day_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    channel: str
+    status: str = "pending"  # pending | sent | given_up
+    created_at: datetime = _utc(nullable=False)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = _utc()

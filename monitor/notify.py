@@ -249,6 +249,7 @@ class AppriseNotifier(_ChannelSettings):
                     title=message.title,
                     body=message.body,
                     body_format=NotifyFormat.TEXT,
+                    attach=_attachments(message) or None,
                     timeout=self.timeout,
                 )
             except Exception as exc:  # Apprise reports service errors itself; this is a bug
@@ -264,6 +265,19 @@ class AppriseNotifier(_ChannelSettings):
 
     def _error(self, text: str) -> str:
         return _trim(self._redact(text))
+
+
+def _attachments(message: Message) -> list[Any]:
+    """The message's files as Apprise in-memory attachments (services without attachment
+    support get the text alone)."""
+    if not message.attachments:
+        return []
+    from apprise.attachment.memory import AttachMemory
+
+    return [
+        AttachMemory(content=a.content, name=a.name, mimetype=a.mimetype)
+        for a in message.attachments
+    ]
 
 
 def _apprise_warnings(result: Any) -> str:

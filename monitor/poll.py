@@ -139,8 +139,9 @@ def poll_source(
     warning = "; ".join(result.warnings) or None
     if warning:
         log.warning("[%s] %s", source.name, warning)
+    every = source.every.as_timedelta()  # the poll history compacts runs of regular polls
     if result.not_modified:
-        store.touch(source.name, now)
+        store.touch(source.name, now, every=every)
         return PollOutcome(source.name, not_modified=True, warning=warning)
 
     first_poll = state is None or state.first_polled_at is None
@@ -173,6 +174,7 @@ def poll_source(
         now=now,
         warning=warning,
         channels=channels,
+        every=every,
     )
     baseline = sum(1 for i in items if i.status is triage.Status.BASELINE)
     log.info(
@@ -199,7 +201,7 @@ def _failed(
     message = redact(describe_error(exc))
     if isinstance(exc, ConnectorError):
         log.warning("[%s] poll failed: %s", source.name, message)
-    store.record_failure(source.name, message, now)
+    store.record_failure(source.name, message, now, every=source.every.as_timedelta())
     retry_after = exc.retry_after if isinstance(exc, TransientError) else None
     return PollOutcome(source.name, error=message, retry_after=retry_after)
 

@@ -57,6 +57,7 @@ __all__ = [
     "business_seconds_between",
     "due_at",
     "latency_seconds",
+    "local_instant",
     "next_opening",
     "parse_business_hours",
     "parse_workdays",
@@ -203,6 +204,13 @@ def next_opening(after: datetime, policy: Policy) -> datetime:
         if opening > moment:
             return opening
     raise AssertionError("unreachable: _workdays_from never runs out")
+
+
+def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of the local wall time `wall` on `day`, by the rules above (a time in a
+    DST gap moves forward by the gap, one in a fold is the first): local midnights, report
+    hours."""
+    return _local_instant(day, wall, zone)
 
 
 def latency_seconds(created_at: datetime, answered_at: datetime) -> float:

@@ -5,6 +5,10 @@ source is written by `Store.apply` in one transaction together with the source's
 the cursor never moves ahead of stored data and a crash loses nothing. Inserts are bulk
 ``INSERT … ON CONFLICT DO NOTHING`` statements on ``(source, external_id)``: ingesting the same
 records again changes nothing.
+
+The daily report's figures are SQL aggregates over indexed ranges (`report_day`): counting a
+day never reads every item. Opening a store creates what is missing, including the columns and
+indexes added to existing tables since they were first created (`_upgrade`).
 """
 
 from __future__ import annotations
@@ -12,29 +16,51 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
     Engine,
+    Index,
+    and_,
     bindparam,
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
+    union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import SQLModel
 
 from connectors.base import Record
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
-from monitor.models import AlertRow, ItemRow, OwnerReplyRow, SourceRow
+from monitor.models import (
+    AlertRow,
+    ItemRow,
+    OwnerReplyRow,
+    PollRunRow,
+    ReportSentRow,
+    SourceRow,
+)
+from monitor.report import (
+    BLIND_FACTOR,
+    Answer,
+    DayData,
+    OpenItem,
+    PollRun,
+    SourceTally,
+    age_edges,
+)
 from monitor.triage import ANSWERABLE, Known, KnownItem, KnownReply, Plan, Status
 from monitor.views import current_draft
 
@@ -51,6 +77,11 @@ ITEMS = ItemRow.__table__  # type: ignore[attr-defined]
 REPLIES = OwnerReplyRow.__table__  # type: ignore[attr-defined]
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 ALERTS = AlertRow.__table__  # type: ignore[attr-defined]
+RUNS = PollRunRow.__table__  # type: ignore[attr-defined]
+REPORTS = ReportSentRow.__table__  # type: ignore[attr-defined]
+
+# Added to tables after their first release: `_upgrade` adds them to a store made before.
+_LATER_COLUMNS = {"items": ("dismissed_at",)}
 
 
 class StoreError(Exception):
@@ -140,9 +171,39 @@ class Store:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         SQLModel.metadata.create_all(self.engine)
+        try:
+            self._upgrade()
+        except DBAPIError:
+            # Another process (the daemon, a CLI command) upgraded the same store at the same
+            # moment: look again; a real problem raises again.
+            self._upgrade()
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _upgrade(self) -> None:
+        """Add the columns and indexes that tables made by an older version lack.
+
+        `create_all` makes missing tables with everything, but leaves existing tables alone.
+        A new column is nullable, so existing rows need no value.
+        """
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table_name, names in _LATER_COLUMNS.items():
+                have = {c["name"] for c in existing.get_columns(table_name)}
+                table = SQLModel.metadata.tables[table_name]
+                for name in names:
+                    if name in have:
+                        continue
+                    kind = table.c[name].type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+                    log.info("store: added the column %s.%s", table_name, name)
+            for table in SQLModel.metadata.sorted_tables:
+                indexed = {i["name"] for i in existing.get_indexes(table.name)}
+                index: Index
+                for index in table.indexes:
+                    if index.name not in indexed:
+                        index.create(conn, checkfirst=True)
 
     # -- sources --------------------------------------------------------------------------
 
@@ -165,8 +226,13 @@ class Store:
             row = conn.execute(select(SOURCES).where(SOURCES.c.name == name)).mappings().first()
         return SourceRow.model_validate(dict(row)) if row else None
 
-    def record_failure(self, name: str, message: str, now: datetime) -> None:
-        """Remember a failed poll; the cursor and the items are left as they were."""
+    def record_failure(
+        self, name: str, message: str, now: datetime, *, every: timedelta | None = None
+    ) -> None:
+        """Remember a failed poll; the cursor and the items are left as they were.
+
+        `every` is the source's poll interval, for the poll history (see `_note_poll`).
+        """
         with self.engine.begin() as conn:
             conn.execute(
                 update(SOURCES)
@@ -178,6 +244,13 @@ class Store:
                     consecutive_failures=SOURCES.c.consecutive_failures + 1,
                 )
             )
+            _note_poll(conn, name, "failed", now, every=every, error=message)
+
+    def note_disabled(self, name: str, now: datetime) -> None:
+        """The daemon found the source switched off: no poll is due until it is polled again,
+        so the report does not count the pause as a blind spot."""
+        with self.engine.begin() as conn:
+            _note_poll(conn, name, "disabled", now, every=None)
 
     def health(self, now: datetime) -> list[SourceHealth]:
         """Every source with its open and overdue item counts, by name."""
@@ -232,12 +305,14 @@ class Store:
         now: datetime,
         warning: str | None = None,
         channels: Sequence[Channel] = (),
+        every: timedelta | None = None,
     ) -> ApplyResult:
         """Write one poll's outcome, its cursor and the source's health in one transaction.
 
         The ``new`` alerts for the open items it stores are written in the same transaction
         (to every channel that wants that level), so a crash cannot store an item and lose its
-        alert, or alert an item that was not stored.
+        alert, or alert an item that was not stored. `every` is the source's poll interval,
+        for the poll history (see `_note_poll`).
         """
         with self.engine.begin() as conn:
             inserted = self._insert_items(conn, source, items, now)
@@ -261,10 +336,11 @@ class Store:
             # A clean poll clears the warning: status shows what is wrong now, not once.
             values.update(last_warning=warning, last_warning_at=now if warning else None)
             conn.execute(update(SOURCES).where(SOURCES.c.name == source).values(**values))
+            _note_poll(conn, source, "ok", now, every=every)
         answered += sum(1 for i in items if i.status is Status.ANSWERED)
         return ApplyResult(new_items=new_items, new_replies=new_replies, answered=answered)
 
-    def touch(self, source: str, now: datetime) -> None:
+    def touch(self, source: str, now: datetime, *, every: timedelta | None = None) -> None:
         """A poll that found nothing changed (HTTP 304): only the health moves."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -277,6 +353,7 @@ class Store:
                     first_polled_at=func.coalesce(SOURCES.c.first_polled_at, now),
                 )
             )
+            _note_poll(conn, source, "ok", now, every=every)
 
     # -- the inbox ------------------------------------------------------------------------
 
@@ -314,9 +391,9 @@ class Store:
             snoozed_until=None,
         )
 
-    def dismiss(self, item_id: int) -> ItemRow:
-        """The owner says it needs no reply."""
-        return self._set(item_id, status=Status.DISMISSED, snoozed_until=None)
+    def dismiss(self, item_id: int, now: datetime | None = None) -> ItemRow:
+        """The owner says it needs no reply (at `now`: the report counts it open until then)."""
+        return self._set(item_id, status=Status.DISMISSED, snoozed_until=None, dismissed_at=now)
 
     def snooze(self, item_id: int, until: datetime) -> ItemRow:
         return self._set(item_id, status=Status.SNOOZED, snoozed_until=until)
@@ -324,6 +401,225 @@ class Store:
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ITEMS)).scalar_one())
+
+    # -- the daily report -----------------------------------------------------------------
+
+    def report_day(
+        self, start: datetime, as_of: datetime, sources: Sequence[str] | None = None
+    ) -> DayData:
+        """What the daily report counts for the day ``[start, as_of)``, per source.
+
+        SQL aggregates, each over one indexed range: items created in the day (``received``),
+        due in it (``due``, ``answered_on_time``), open at `as_of` (``open``, ``overdue``, by
+        age, the oldest one). Only the day's answers come back row by row, for their
+        percentiles. Baseline items are left out everywhere; `sources` limits to those names.
+        """
+        not_baseline = ITEMS.c.status != Status.BASELINE
+        scope = [ITEMS.c.source.in_(list(sources))] if sources is not None else []
+        received = (
+            select(ITEMS.c.source, func.count().label("n"))
+            .where(ITEMS.c.created_at >= start, ITEMS.c.created_at < as_of, not_baseline, *scope)
+            .group_by(ITEMS.c.source)
+        )
+        on_time = ITEMS.c.answered_at.is_not(None) & (ITEMS.c.answered_at <= ITEMS.c.due_at)
+        due = (
+            select(
+                ITEMS.c.source,
+                func.count().label("due"),
+                func.count().filter(on_time).label("on_time"),
+            )
+            .where(
+                ITEMS.c.due_at >= start,
+                ITEMS.c.due_at < as_of,
+                ITEMS.c.status.not_in([Status.BASELINE, Status.DISMISSED]),
+                *scope,
+            )
+            .group_by(ITEMS.c.source)
+        )
+        answers = select(ITEMS.c.source, ITEMS.c.created_at, ITEMS.c.answered_at).where(
+            ITEMS.c.answered_at >= start, ITEMS.c.answered_at < as_of, not_baseline, *scope
+        )
+        waiting = _open_at(as_of, scope).subquery()
+        # Open items by age: created at or after each edge and before the previous (newer) one.
+        edges: list[datetime | None] = [*age_edges(as_of), None]
+        buckets = [
+            func.count().filter(
+                and_(
+                    *([] if edge is None else [waiting.c.created_at >= edge]),
+                    *([] if newer is None else [waiting.c.created_at < newer]),
+                )
+            )
+            for newer, edge in zip([None, *edges[:-1]], edges, strict=True)
+        ]
+        open_counts = select(
+            waiting.c.source,
+            func.count().label("open"),
+            func.count().filter(waiting.c.due_at < as_of).label("overdue"),
+            *buckets,
+        ).group_by(waiting.c.source)
+        ranked = select(
+            waiting.c.id,
+            func.row_number()
+            .over(partition_by=waiting.c.source, order_by=(waiting.c.created_at, waiting.c.id))
+            .label("rank"),
+        ).subquery()
+        oldest = select(ITEMS).join(ranked, ranked.c.id == ITEMS.c.id).where(ranked.c.rank == 1)
+        tallies: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(received):
+                tallies.setdefault(row.source, {})["received"] = row.n
+            for row in conn.execute(due):
+                tallies.setdefault(row.source, {}).update(due=row.due, answered_on_time=row.on_time)
+            for row in conn.execute(open_counts):
+                tallies.setdefault(row.source, {}).update(
+                    open=row.open, overdue=row.overdue, open_by_age=tuple(row[3:])
+                )
+            answered = [Answer(*row) for row in conn.execute(answers)]
+            oldest_rows = conn.execute(oldest).mappings().all()
+        return DayData(
+            tallies={name: SourceTally(**values) for name, values in tallies.items()},
+            answers=answered,
+            oldest_open={
+                row["source"]: OpenItem(
+                    id=row["id"],
+                    source=row["source"],
+                    external_id=row["external_id"],
+                    author=row["author"],
+                    text=row["text"],
+                    url=row["url"],
+                    created_at=row["created_at"],
+                    due_at=row["due_at"],
+                )
+                for row in oldest_rows
+            },
+        )
+
+    def last_misses(self, before: datetime, sources: Sequence[str]) -> dict[str, datetime | None]:
+        """Per source, the latest deadline before `before` that was missed (not answered by
+        then, or answered late): where its same-day streak starts over.
+
+        One query per source, each walking the (source, due_at) index back from `before` until
+        the first miss, so a day's report does not read a source's whole history.
+        """
+        missed = ITEMS.c.answered_at.is_(None) | (ITEMS.c.answered_at > ITEMS.c.due_at)
+        query = (
+            select(ITEMS.c.due_at)
+            .where(
+                ITEMS.c.source == bindparam("source"),
+                ITEMS.c.due_at < before,
+                ITEMS.c.status.not_in([Status.BASELINE, Status.DISMISSED]),
+                missed,
+            )
+            .order_by(ITEMS.c.due_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return {name: conn.execute(query, {"source": name}).scalar() for name in sources}
+
+    def poll_runs(self, since: datetime, sources: Sequence[str]) -> dict[str, list[PollRun]]:
+        """Each source's poll runs that end at or after `since`, and the last one before it
+        (where the gap that crosses into `since` began)."""
+        scope = RUNS.c.source.in_(list(sources))
+        recent = select(RUNS).where(scope, RUNS.c.last_at >= since)
+        ranked = (
+            select(
+                RUNS.c.id,
+                func.row_number()
+                .over(
+                    partition_by=RUNS.c.source, order_by=(RUNS.c.last_at.desc(), RUNS.c.id.desc())
+                )
+                .label("rank"),
+            )
+            .where(scope, RUNS.c.last_at < since)
+            .subquery()
+        )
+        before = select(RUNS).join(ranked, ranked.c.id == RUNS.c.id).where(ranked.c.rank == 1)
+        found: dict[str, list[PollRun]] = {name: [] for name in sources}
+        with self.engine.connect() as conn:
+            for query in (before, recent):
+                for row in conn.execute(query).mappings():
+                    found[row["source"]].append(
+                        PollRun(
+                            outcome=row["outcome"],
+                            first_at=row["first_at"],
+                            last_at=row["last_at"],
+                            polls=row["polls"],
+                            last_error=row["last_error"],
+                        )
+                    )
+        return found
+
+    def first_polled(self) -> dict[str, datetime | None]:
+        """When each source was first polled successfully: the report's streaks start there."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(SOURCES.c.name, SOURCES.c.first_polled_at)).all()
+        return {name: at for name, at in rows}
+
+    def report_items(
+        self, start: datetime, as_of: datetime, sources: Sequence[str] | None = None
+    ) -> list[ItemRow]:
+        """The items the day's report is about: created, answered or due in ``[start, as_of)``,
+        or open at `as_of`; oldest first. For the report's CSV, one row each."""
+        scope = [ITEMS.c.source.in_(list(sources))] if sources is not None else []
+        ids = union(
+            select(ITEMS.c.id).where(ITEMS.c.created_at >= start, ITEMS.c.created_at < as_of),
+            select(ITEMS.c.id).where(ITEMS.c.answered_at >= start, ITEMS.c.answered_at < as_of),
+            select(ITEMS.c.id).where(ITEMS.c.due_at >= start, ITEMS.c.due_at < as_of),
+            select(_open_at(as_of, []).subquery().c.id),
+        ).subquery()
+        query = (
+            select(ITEMS)
+            .where(ITEMS.c.id.in_(select(ids.c.id)), ITEMS.c.status != Status.BASELINE, *scope)
+            .order_by(ITEMS.c.created_at, ITEMS.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [ItemRow.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    # -- the daily report's outbox ---------------------------------------------------------
+
+    def plan_report(self, day: date, channels: Sequence[str], now: datetime) -> None:
+        """Write the day's report as due for every channel; a row already there stays as it is."""
+        rows = [
+            {"day": day, "channel": name, "status": "pending", "created_at": now, "attempts": 0}
+            for name in channels
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self._insert_ignore(REPORTS, ["day", "channel"]), rows)
+
+    def report_deliveries(self, day: date) -> dict[str, str]:
+        """Each channel's report status for `day`: pending, sent or given_up."""
+        query = select(REPORTS.c.channel, REPORTS.c.status).where(REPORTS.c.day == day)
+        with self.engine.connect() as conn:
+            return {channel: status for channel, status in conn.execute(query)}
+
+    def mark_report_sent(self, day: date, channel: str, now: datetime) -> None:
+        self._update_report(day, channel, status="sent", sent_at=now)
+
+    def mark_report_failed(self, day: date, channel: str, error: str) -> None:
+        self._update_report(day, channel, attempts=REPORTS.c.attempts + 1, last_error=error)
+
+    def give_up_reports(self, before: date) -> int:
+        """Reports of days before `before` still pending are given up: a stale report is noise."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(REPORTS)
+                .where(REPORTS.c.day < before, REPORTS.c.status == "pending")
+                .values(status="given_up")
+            )
+        return max(done.rowcount, 0)
+
+    def _update_report(self, day: date, channel: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(REPORTS)
+                .where(
+                    REPORTS.c.day == day,
+                    REPORTS.c.channel == channel,
+                    REPORTS.c.status == "pending",
+                )
+                .values(**values)
+            )
 
     # -- the alert outbox -----------------------------------------------------------------
 
@@ -655,6 +951,72 @@ class Store:
             conn, query, (REPLIES.c.thread_id, threads), (REPLIES.c.parent_id, parents)
         )
         return list({row.external_id: KnownReply(*row) for row in rows}.values())
+
+
+def _open_at(as_of: datetime, scope: Sequence[Any]) -> Any:
+    """The items open at `as_of` (id, source, created_at, due_at): created before it and
+    neither answered nor dismissed by then.
+
+    Three selects, one per way an item can be open then, each on an index the planner cannot
+    miss: still waiting now (status), answered only later (answered_at), dismissed only later
+    (status). A single OR over them would read every item created before `as_of`.
+    """
+    columns = (ITEMS.c.id, ITEMS.c.source, ITEMS.c.created_at, ITEMS.c.due_at)
+    created = ITEMS.c.created_at < as_of
+    not_answered = ITEMS.c.answered_at.is_(None) | (ITEMS.c.answered_at >= as_of)
+    return union_all(
+        select(*columns).where(
+            ITEMS.c.status.in_([Status.OPEN, Status.SNOOZED]), created, not_answered, *scope
+        ),
+        select(*columns).where(
+            ITEMS.c.answered_at >= as_of, ITEMS.c.status == Status.ANSWERED, created, *scope
+        ),
+        select(*columns).where(
+            ITEMS.c.status == Status.DISMISSED,
+            ITEMS.c.dismissed_at >= as_of,
+            created,
+            not_answered,
+            *scope,
+        ),
+    )
+
+
+def _note_poll(
+    conn: Connection,
+    source: str,
+    outcome: str,
+    now: datetime,
+    *,
+    every: timedelta | None,
+    error: str | None = None,
+) -> None:
+    """Add one poll to the source's history (`monitor.models.PollRunRow`).
+
+    The latest run grows when this poll has its outcome and comes at most 3x `every` after
+    it: a gap the report would call a blind spot always starts a new run. Without `every`
+    (a caller that does not know the interval) each poll is a run of its own: exact, only
+    larger. ``disabled`` notes always merge: a source stays switched off until polled again.
+    """
+    latest = conn.execute(
+        select(RUNS.c.id, RUNS.c.outcome, RUNS.c.last_at)
+        .where(RUNS.c.source == source)
+        .order_by(RUNS.c.last_at.desc(), RUNS.c.id.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.outcome == outcome and latest.last_at <= now:
+        near = every is not None and now - latest.last_at <= BLIND_FACTOR * every
+        if outcome == "disabled" or near:
+            conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == latest.id)
+                .values(last_at=now, polls=RUNS.c.polls + 1, last_error=error)
+            )
+            return
+    conn.execute(
+        RUNS.insert().values(
+            source=source, outcome=outcome, first_at=now, last_at=now, polls=1, last_error=error
+        )
+    )
 
 
 def _rows_where_in(
