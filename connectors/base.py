@@ -58,6 +58,9 @@ class FetchResult:
     warnings: list[str] = field(default_factory=list)
     # True when the platform said nothing changed (HTTP 304): nothing is written but the health.
     not_modified: bool = False
+    # Seconds the next fetch must wait at least, when the platform's rate budget allows fewer
+    # polls than the source's `every` asks for; `sameday status` says so. None: `every` holds.
+    wait_at_least: float | None = None
 
 
 class ConnectorError(Exception):
@@ -107,6 +110,17 @@ class Connector(Protocol):
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """Return records newer than `cursor` (all recent ones when it is None)."""
+        ...
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """A connector that can verify its credentials without fetching (`sameday check`)."""
+
+    def check(self) -> str:
+        """One line on what works ("signed in as u/dana_shop, scopes: read, history"), or an
+        `AuthError`/`ConfigError` saying plainly what is wrong (expired token, wrong secret,
+        missing scope) and how to fix it. Never includes a secret."""
         ...
 
 

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connectors.base import Checkable
 from monitor import __version__, sla
 from monitor.config import Config, ConfigFileError, default_config_path, load_config
 from monitor.daemon import AlreadyRunning, acquire_lock, default_delivery, run_daemon
@@ -570,6 +571,11 @@ def check() -> None:
             continue
         connector = build_connector(source)
         try:
+            # Credentials first, where the connector can check them on their own: "the token
+            # expired" says more than whichever request happened to fail.
+            if isinstance(connector, Checkable):
+                signed_in = config.redact(connector.check())
+                out.print(Text(f"✓ {source.name} ({source.type}): {signed_in}"))
             result = connector.fetch(None)
         except Exception as exc:
             failed += 1

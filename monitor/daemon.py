@@ -578,6 +578,8 @@ class Daemon:
                 delay = self.backoff.delay(
                     state.every, state.failures, outcome.retry_after, self._rng
                 )
+            if outcome.ok and outcome.wait_at_least and outcome.wait_at_least > delay:
+                delay = outcome.wait_at_least  # the platform's rate budget: status says so
             ended = self.clock()
             # A success keeps the cadence, counted from the poll's start (never before its end:
             # a poll slower than its interval runs back to back). A failure waits from its end:

@@ -58,6 +58,9 @@ class SourceRow(SQLModel, table=True):
     last_warning_at: datetime | None = _utc()
     # Written by the daemon: when it will poll next (after backoff), for `sameday status`.
     next_poll_at: datetime | None = _utc()
+    # Seconds between polls that the platform's rate budget forces, when longer than `every`
+    # (the last successful poll said so): status and the report judge blind spots by it.
+    budget_interval_s: float | None = None
 
 
 class ItemRow(SQLModel, table=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import (
     AuthError,
@@ -17,6 +17,7 @@ from connectors.base import (
     Connector,
     ConnectorContext,
     ConnectorError,
+    FetchResult,
     TransientError,
 )
 from monitor import sla, triage
@@ -24,6 +25,7 @@ from monitor.config import Config, Source
 from monitor.redact import Redactor
 from monitor.store import Channel, PlannedItem, Store
 from monitor.suggest import Suggester
+from monitor.views import span
 
 log = logging.getLogger("sameday.poll")
 
@@ -46,6 +48,8 @@ class PollOutcome:
     warning: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # Seconds the next poll must wait at least: the platform's rate budget (FetchResult).
+    wait_at_least: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -136,13 +140,21 @@ def poll_source(
         return _failed(source, store, clock(), exc, redact)
 
     now = clock()
-    warning = "; ".join(result.warnings) or None
+    every = source.every.as_timedelta()  # the poll history compacts runs of regular polls
+    budget = _budget_interval(result, every)
+    warnings = list(result.warnings)
+    if budget is not None:
+        warnings.append(
+            f"the platform's rate budget allows a poll every {span(budget)}, not every "
+            f"{span(every)} as configured: polling every {span(budget)}"
+        )
+    warning = "; ".join(warnings) or None
     if warning:
         log.warning("[%s] %s", source.name, warning)
-    every = source.every.as_timedelta()  # the poll history compacts runs of regular polls
+    wait = result.wait_at_least
     if result.not_modified:
-        store.touch(source.name, now, every=every)
-        return PollOutcome(source.name, not_modified=True, warning=warning)
+        store.touch(source.name, now, every=every, budget_interval=budget)
+        return PollOutcome(source.name, not_modified=True, warning=warning, wait_at_least=wait)
 
     first_poll = state is None or state.first_polled_at is None
     baseline_before = (
@@ -175,6 +187,7 @@ def poll_source(
         warning=warning,
         channels=channels,
         every=every,
+        budget_interval=budget,
     )
     baseline = sum(1 for i in items if i.status is triage.Status.BASELINE)
     log.info(
@@ -192,7 +205,16 @@ def poll_source(
         answered=applied.answered,
         baseline=baseline,
         warning=warning,
+        wait_at_least=wait,
     )
+
+
+def _budget_interval(result: FetchResult, every: timedelta) -> timedelta | None:
+    """The interval the platform's rate budget forces, when it is longer than `every`."""
+    if result.wait_at_least is None:
+        return None
+    wait = timedelta(seconds=result.wait_at_least)
+    return wait if wait > every else None
 
 
 def _failed(

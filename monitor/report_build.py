@@ -68,8 +68,10 @@ def build_report(
     first_day = day - timedelta(days=max(days, chart_days, 1) - 1)
     runs = store.poll_runs(maths.day_window(first_day, zone)[0], names)
 
+    budgets = {name: row.budget_interval_s for name in names if (row := store.source(name))}
+
     def blind_spots(start: datetime, as_of: datetime) -> dict[str, BlindSpot]:
-        return _blind_spots(config, names, runs, start, as_of)
+        return _blind_spots(config, names, runs, start, as_of, budgets)
 
     policies = {s.name: s.policy for s in config.sources}
     data = store.report_day(start, as_of, scope)
@@ -158,13 +160,17 @@ def _blind_spots(
     runs: Mapping[str, Sequence[PollRun]],
     start: datetime,
     as_of: datetime,
+    budgets: Mapping[str, float | None],
 ) -> dict[str, BlindSpot]:
     """The enabled sources among `names` that were blind spots in ``[start, as_of)``: a source
-    switched off in the config is nobody's blind spot."""
+    switched off in the config is nobody's blind spot, and one that the platform's rate budget
+    makes poll less often than `every` is judged by that longer interval."""
     found = {}
     for source in config.sources:
         if source.enabled and source.name in names:
             every = source.every.as_timedelta()
+            if budget := budgets.get(source.name):
+                every = max(every, timedelta(seconds=budget))
             spot = maths.blind_spot(source.name, runs[source.name], every, start, as_of)
             if spot is not None:
                 found[source.name] = spot

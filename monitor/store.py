@@ -81,7 +81,7 @@ RUNS = PollRunRow.__table__  # type: ignore[attr-defined]
 REPORTS = ReportSentRow.__table__  # type: ignore[attr-defined]
 
 # Added to tables after their first release: `_upgrade` adds them to a store made before.
-_LATER_COLUMNS = {"items": ("dismissed_at",)}
+_LATER_COLUMNS = {"items": ("dismissed_at",), "sources": ("budget_interval_s",)}
 
 
 class StoreError(Exception):
@@ -306,13 +306,15 @@ class Store:
         warning: str | None = None,
         channels: Sequence[Channel] = (),
         every: timedelta | None = None,
+        budget_interval: timedelta | None = None,
     ) -> ApplyResult:
         """Write one poll's outcome, its cursor and the source's health in one transaction.
 
         The ``new`` alerts for the open items it stores are written in the same transaction
         (to every channel that wants that level), so a crash cannot store an item and lose its
         alert, or alert an item that was not stored. `every` is the source's poll interval,
-        for the poll history (see `_note_poll`).
+        for the poll history (see `_note_poll`); `budget_interval` the longer one the
+        platform's rate budget forces, if any.
         """
         with self.engine.begin() as conn:
             inserted = self._insert_items(conn, source, items, now)
@@ -332,15 +334,23 @@ class Store:
                 "last_success_at": now,
                 "consecutive_failures": 0,
                 "first_polled_at": func.coalesce(SOURCES.c.first_polled_at, now),
+                "budget_interval_s": _seconds(budget_interval),
             }
             # A clean poll clears the warning: status shows what is wrong now, not once.
             values.update(last_warning=warning, last_warning_at=now if warning else None)
             conn.execute(update(SOURCES).where(SOURCES.c.name == source).values(**values))
-            _note_poll(conn, source, "ok", now, every=every)
+            _note_poll(conn, source, "ok", now, every=_longer(every, budget_interval))
         answered += sum(1 for i in items if i.status is Status.ANSWERED)
         return ApplyResult(new_items=new_items, new_replies=new_replies, answered=answered)
 
-    def touch(self, source: str, now: datetime, *, every: timedelta | None = None) -> None:
+    def touch(
+        self,
+        source: str,
+        now: datetime,
+        *,
+        every: timedelta | None = None,
+        budget_interval: timedelta | None = None,
+    ) -> None:
         """A poll that found nothing changed (HTTP 304): only the health moves."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -351,9 +361,10 @@ class Store:
                     last_success_at=now,
                     consecutive_failures=0,
                     first_polled_at=func.coalesce(SOURCES.c.first_polled_at, now),
+                    budget_interval_s=_seconds(budget_interval),
                 )
             )
-            _note_poll(conn, source, "ok", now, every=every)
+            _note_poll(conn, source, "ok", now, every=_longer(every, budget_interval))
 
     # -- the inbox ------------------------------------------------------------------------
 
@@ -1104,6 +1115,17 @@ def _written(source: str, record: Record, now: datetime) -> dict[str, Any]:
         "created_at": record.created_at,
         "fetched_at": now,
     }
+
+
+def _seconds(delta: timedelta | None) -> float | None:
+    return None if delta is None else delta.total_seconds()
+
+
+def _longer(every: timedelta | None, budget: timedelta | None) -> timedelta | None:
+    """The interval a source is actually polled at: its own, or the budget's when longer."""
+    if every is None or budget is None:
+        return every or budget
+    return max(every, budget)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -88,6 +88,8 @@ def is_blind_spot(row: SourceRow | None, every: timedelta, now: datetime) -> boo
     """
     if row is None or row.last_success_at is None:
         return True
+    if row.budget_interval_s:  # polled less often than `every` asks, as the platform requires
+        every = max(every, timedelta(seconds=row.budget_interval_s))
     return now - row.last_success_at > 3 * every
 
 

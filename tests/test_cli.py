@@ -151,6 +151,10 @@ def test_demo_runs_the_whole_loop_on_its_own_store(tmp_path: Path) -> None:
     assert re.search(r"\d+ comments arrived, \d+ were answered", result.output)
     alerts = re.search(r"the owner's chat got (\d+) alerts", result.output)
     assert alerts and int(alerts.group(1)) > 0  # delivered through the real outbox
+    # It ends with the day's report, as the daemon would send it: the demo polls at its
+    # sources' interval, so the report finds no blind spot.
+    assert "Sameday report:" in result.output and "Last 3 days" in result.output
+    assert "Blind spots" not in result.output
     assert db.exists()
 
 

@@ -504,3 +504,30 @@ def test_sameday_run_alerts_within_one_interval_is_alone_on_its_store_and_stops_
     ]
     table = runner.invoke(app, ["-c", str(config), "status"])
     assert table.exit_code == 0 and "alert channel" in table.output and "hook" in table.output
+
+
+def test_a_rate_budget_spaces_the_polls_as_the_platform_requires(
+    tmp_path: Path, clock: Clock, daemon_factory: Callable[..., Daemon]
+) -> None:
+    class Budgeted:
+        """Returns nothing new, and says its platform allows one poll every 4m30s."""
+
+        type = "budgeted"
+        Settings = FeedConnector.Settings
+
+        def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
+            return FetchResult([], {"n": 1}, wait_at_least=270)
+
+    config = make_config(
+        tmp_path, "  - {name: x, type: feed, url: 'http://127.0.0.1:9/x', every: 1m}\n"
+    )
+    store = Store(config.storage_url)
+    daemon = daemon_factory(
+        config, store, clock, backoff=Backoff(jitter=0.0), connectors={"x": Budgeted()}
+    )
+    daemon.start()
+    daemon.tick()
+    settle(daemon)
+    assert next_poll(store, "x") == clock() + timedelta(seconds=270)  # not 1m
+    assert "rate budget" in (row(store, "x").last_warning or "")
+    store.close()

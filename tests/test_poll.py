@@ -179,3 +179,38 @@ def test_connector_context_matches_owner_identities_loosely() -> None:
     assert (
         not context.is_owner("Danielle") and not context.is_owner("") and not context.is_owner(None)
     )
+
+
+def test_a_rate_budget_longer_than_the_interval_is_kept_shown_and_judged_by(
+    config: Config, clock: Clock
+) -> None:
+    """A connector whose platform allows fewer polls than `every` says so (wait_at_least): the
+    source's health keeps that interval, status shows why, and blind spots are judged by it."""
+    from monitor.views import is_blind_spot
+
+    store = Store(config.storage_url)
+    store.ensure_sources([("blog", "demo")])
+    blog = config.source("blog")  # every: 5m (the default)
+    budgeted = Scripted(
+        FetchResult([make_record("c1", clock())], {"since": 1}, wait_at_least=1800),
+        FetchResult([], {"since": 1}, wait_at_least=60),  # within `every`: nothing to say
+    )
+    outcome = poll_source(blog, budgeted, store, clock=clock)
+    assert outcome.ok and outcome.wait_at_least == 1800
+    row = store.source("blog")
+    assert row is not None and row.budget_interval_s == 1800
+    assert row.last_warning == (
+        "the platform's rate budget allows a poll every 30m, not every 5m as configured: "
+        "polling every 30m"
+    )
+    # 40 minutes without a poll: past 3 x 5m, but not past 3 x the budget's 30m.
+    later = clock() + timedelta(minutes=40)
+    assert not is_blind_spot(row, timedelta(minutes=5), later)
+    assert is_blind_spot(row, timedelta(minutes=5), clock() + timedelta(minutes=91))
+
+    clock.advance(minutes=30)
+    assert poll_source(blog, budgeted, store, clock=clock).wait_at_least == 60
+    row = store.source("blog")
+    assert row is not None and row.budget_interval_s is None and row.last_warning is None
+    assert is_blind_spot(row, timedelta(minutes=5), clock() + timedelta(minutes=16))
+    store.close()
