@@ -3,8 +3,8 @@
 Pure: no I/O, no network, no model to download. The parts:
 
 * **Intent** (`classify`) comes from `monitor.intent`: a lexicon of words, word pairs and a few
-  explicit rules, each with one weight per intent, learned from 2,156 labelled comments by ten
-  writers (``tests/data/intent``, trained by ``tools/train_intent.py``) and shipped in the
+  explicit rules, each with one weight per intent, learned from 3,156 labelled comments by
+  fourteen writers (``tests/data/intent``, trained by ``tools/train_intent.py``) and shipped in the
   package, so it works offline and every decision can be traced to its words
   (`monitor.intent.explain`). The text is read lower-cased, without the lines it quotes from
   someone else ("> ..."); links, @mentions, code and numbers become tokens, and pictures and

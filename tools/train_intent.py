@@ -120,6 +120,22 @@ def accuracy(model: Lexicon, examples: list[tuple[frozenset[str], int]]) -> floa
     return right / len(examples) if examples else float("nan")
 
 
+def dump(model: Lexicon) -> str:
+    """The lexicon as JSON with one feature a line, so a retrain shows as a readable diff."""
+    data = model.to_json()
+    head = {key: value for key, value in data.items() if key != "weights"}
+    lines = [
+        f"{json.dumps(feature, ensure_ascii=False)}:{json.dumps(row, separators=(',', ':'))}"
+        for feature, row in data["weights"].items()
+    ]
+    return (
+        json.dumps(head, ensure_ascii=False)[:-1]
+        + ', "weights": {\n'
+        + ",\n".join(lines)
+        + "\n}}\n"
+    )
+
+
 def cross_validate(examples: dict[str, list[tuple[frozenset[str], int]]]) -> float:
     """Leave-one-writer-out accuracy, printed per writer; returns the overall figure."""
     print("leave-one-writer-out accuracy (trained on the others, measured on this writer):")
@@ -159,7 +175,7 @@ def main() -> int:
     model = train([example for part in examples.values() for example in part])
     model.about["data_sha256"] = fingerprint(rows)
     model.about["writers"] = sorted(by_writer)
-    args.out.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", "utf-8")
+    args.out.write_text(dump(model), "utf-8")
     print(f"wrote {args.out} ({model.about['features']} features)")
     return 0
 
