@@ -559,11 +559,23 @@ def report(
 
 
 @app.command()
-def check() -> None:
-    """Check the config and that every source answers, without storing anything."""
+def check(
+    config_only: Annotated[
+        bool,
+        typer.Option(
+            "--config-only", help="Only validate the config: contact no source (for start-up)."
+        ),
+    ] = False,
+) -> None:
+    """Check the config and that every source answers, without storing anything.
+
+    Example: sameday -c sameday.yaml check --config-only   (exit 2 on a bad config)
+    """
     config = _config()
     where = config.path or "config"
     out.print(Text(f"✓ {where}: valid, {len(config.sources)} sources"))
+    if config_only:
+        return
     failed = 0
     for source in config.sources:
         if not source.enabled:

@@ -137,6 +137,22 @@ def test_check_fetches_without_storing(config_file: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "s.db").exists()
 
 
+def test_check_config_only_contacts_no_source(tmp_path: Path) -> None:
+    path = tmp_path / "sameday.yaml"
+    path.write_text(
+        CONFIG.format(db=tmp_path / "s.db")
+        + "  - {name: gone, type: feed, url: 'http://127.0.0.1:9/feed'}\n"  # nothing listens
+    )
+    code, output = run(path, "check", "--config-only")
+    assert code == 0 and "valid, 3 sources" in output and "gone" not in output
+    code, output = run(path, "check")
+    assert code == 1 and "✗ gone (feed)" in output
+    path.write_text(CONFIG.format(db=tmp_path / "s.db") + "  - {name: bad, type: feed}\n")
+    code, output = run(path, "check", "--config-only")
+    assert code == 2 and "url" in output
+    assert not (tmp_path / "s.db").exists()
+
+
 def test_unknown_source_is_a_usage_error(config_file: Path) -> None:
     code, output = run(config_file, "poll", "--source", "nope")
     assert code == 2 and "no source named 'nope'" in output
