@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -808,6 +809,24 @@ def test_the_example_config_loads_as_it_is() -> None:
     assert forum.policy.target == Duration(0, 4 * 3600) and forum.policy.business_time
     assert forum.policy.timezone == config.default_policy.timezone
     assert config.report_at == "18:00"
+
+
+def test_every_commented_source_example_is_valid_as_written(tmp_path: Path) -> None:
+    """Uncommented, each example source in config.example.yaml loads with its connector's own
+    settings checks (secrets given through the environment, as the examples say)."""
+    text = EXAMPLE.read_text()
+    blocks = re.findall(r"^  # - name: .*\n(?:^  #   .*\n)*", text, flags=re.MULTILINE)
+    assert len(blocks) >= 3  # feed, reddit, x (more as connectors come)
+    examples = "".join(re.sub(r"^  # ", "  ", block, flags=re.MULTILINE) for block in blocks)
+    path = tmp_path / "sameday.yaml"
+    path.write_text(text.replace("\nsources:\n", "\nsources:\n" + examples, 1))
+    secrets = set(re.findall(r"\$\{(\w+)\}", examples))
+    config = load_config(path, environ={name: f"secret-{name}" for name in secrets})
+    types = {source.type for source in config.sources}
+    assert {"feed", "reddit", "x"} <= types
+    # Passwords, secrets and tokens never show in a repr (a client id is not a secret).
+    hidden = {name for name in secrets if not name.endswith("_ID")}
+    assert hidden and not any(f"secret-{name}" in repr(config.sources) for name in hidden)
 
 
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
