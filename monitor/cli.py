@@ -613,6 +613,23 @@ def check(
 
 
 @app.command()
+def migrate() -> None:
+    """Bring the store's schema to this version's (every command and `run` also do it).
+
+    Example: sameday -c sameday.yaml migrate
+    """
+    config = _config()
+    store = _store(config)
+    done = store.migration
+    store.close()
+    if not done.changed and not done.legacy:
+        out.print(Text(f"✓ the store is already at {done.after} (the newest)"))
+        return
+    start = "a store from before migrations" if done.legacy else done.before or "nothing"
+    out.print(Text(f"✓ migrated from {start} to {done.after}"))
+
+
+@app.command()
 def demo(
     hours: Annotated[
         int, typer.Option(help="How many simulated hours to replay.", min=1, max=24 * 14)

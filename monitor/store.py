@@ -7,8 +7,8 @@ the cursor never moves ahead of stored data and a crash loses nothing. Inserts a
 records again changes nothing.
 
 The daily report's figures are SQL aggregates over indexed ranges (`report_day`): counting a
-day never reads every item. Opening a store creates what is missing, including the columns and
-indexes added to existing tables since they were first created (`_upgrade`).
+day never reads every item. Opening a store brings its schema to this version's with the Alembic
+migrations of `monitor.schema` (the one other module that runs SQL, and only DDL).
 """
 
 from __future__ import annotations
@@ -23,26 +23,23 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
     Engine,
-    Index,
     and_,
     bindparam,
     create_engine,
     event,
     func,
-    inspect,
     or_,
     select,
-    text,
     union,
     union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlmodel import SQLModel
+from sqlalchemy.exc import ArgumentError
 
 from connectors.base import Record
+from monitor import schema
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
 from monitor.models import (
     AlertRow,
@@ -81,7 +78,6 @@ RUNS = PollRunRow.__table__  # type: ignore[attr-defined]
 REPORTS = ReportSentRow.__table__  # type: ignore[attr-defined]
 
 # Added to tables after their first release: `_upgrade` adds them to a store made before.
-_LATER_COLUMNS = {"items": ("dismissed_at",), "sources": ("budget_interval_s",)}
 
 
 class StoreError(Exception):
@@ -170,40 +166,10 @@ class Store:
         self.engine: Engine = create_engine(self.url, future=True)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        SQLModel.metadata.create_all(self.engine)
-        try:
-            self._upgrade()
-        except DBAPIError:
-            # Another process (the daemon, a CLI command) upgraded the same store at the same
-            # moment: look again; a real problem raises again.
-            self._upgrade()
+        self.migration = schema.migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def _upgrade(self) -> None:
-        """Add the columns and indexes that tables made by an older version lack.
-
-        `create_all` makes missing tables with everything, but leaves existing tables alone.
-        A new column is nullable, so existing rows need no value.
-        """
-        existing = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table_name, names in _LATER_COLUMNS.items():
-                have = {c["name"] for c in existing.get_columns(table_name)}
-                table = SQLModel.metadata.tables[table_name]
-                for name in names:
-                    if name in have:
-                        continue
-                    kind = table.c[name].type.compile(dialect=self.engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
-                    log.info("store: added the column %s.%s", table_name, name)
-            for table in SQLModel.metadata.sorted_tables:
-                indexed = {i["name"] for i in existing.get_indexes(table.name)}
-                index: Index
-                for index in table.indexes:
-                    if index.name not in indexed:
-                        index.create(conn, checkfirst=True)
 
     # -- sources --------------------------------------------------------------------------
 

@@ -61,8 +61,8 @@ def make_record(
     )
 
 
-def _postgres_store() -> Store:
-    """A store in a schema of its own on the real PostgreSQL, dropped afterwards."""
+def _postgres_schema() -> tuple[str, str]:
+    """A new, empty schema on the real PostgreSQL, and a store URL that works in it."""
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -76,9 +76,7 @@ def _postgres_store() -> Store:
             "(.ci/run does) or point SAMEDAY_TEST_POSTGRES at one"
         )
     sep = "&" if "?" in POSTGRES_URL else "?"
-    store = Store(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
-    store.pg_schema = schema  # type: ignore[attr-defined]
-    return store
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}", schema
 
 
 def _drop_schema(schema: str) -> None:
@@ -90,17 +88,22 @@ def _drop_schema(schema: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The same tests on the default SQLite and on the real PostgreSQL."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the default SQLite and on the real PostgreSQL (its own schema)."""
     if request.param == "sqlite":
-        opened = Store(f"sqlite:///{tmp_path / 'sameday.db'}")
-        yield opened
-        opened.close()
+        yield f"sqlite:///{tmp_path / 'sameday.db'}"
         return
-    opened = _postgres_store()
+    url, schema = _postgres_schema()
+    yield url
+    _drop_schema(schema)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """The same tests on the default SQLite and on the real PostgreSQL."""
+    opened = Store(database_url)
     yield opened
     opened.close()
-    _drop_schema(opened.pg_schema)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -26,6 +26,11 @@ def test_the_wheel_carries_every_module_and_the_lexicon(tmp_path: Path) -> None:
     }
     assert sources <= names, sorted(sources - names)
     assert "monitor/intent_lexicon.json" in names
+    migrations = {
+        path.relative_to(ROOT).as_posix() for path in (ROOT / "monitor" / "migrations").rglob("*")
+    }
+    migrations = {name for name in migrations if name.endswith((".py", ".mako"))}
+    assert migrations and migrations <= names, sorted(migrations - names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[sameday.connectors]" in text and "feed = connectors.feed:FeedConnector" in text

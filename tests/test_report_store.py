@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect, text
 
+from monitor import schema
 from monitor.config import Config, parse_config
 from monitor.report import PollRun
 from monitor.report_build import ReportError, build_report, report_lines
@@ -260,7 +261,9 @@ def test_the_report_outbox_is_one_row_per_day_and_channel(store: Store) -> None:
     assert store.report_deliveries(D + timedelta(days=1)) == {}
 
 
-def test_opening_an_older_store_adds_the_new_column_and_indexes(store: Store) -> None:
+def test_opening_a_store_from_before_migrations_adds_what_it_lacks_and_stamps_it(
+    store: Store,
+) -> None:
     store.ensure_sources([("blog", "demo")])
     add(store, "blog", "x", "2026-03-10 09:00", "2026-03-10 17:00")
     added = {"ix_items_due", "ix_items_source_due", "ix_items_status_answered",
@@ -269,11 +272,18 @@ def test_opening_an_older_store_adds_the_new_column_and_indexes(store: Store) ->
         for name in sorted(added):
             conn.execute(text(f"DROP INDEX {name}"))
         conn.execute(text("ALTER TABLE items DROP COLUMN dismissed_at"))
+        conn.execute(text("ALTER TABLE sources DROP COLUMN budget_interval_s"))
+        conn.execute(text("DROP TABLE reports_sent"))
+        conn.execute(text("DROP TABLE alembic_version"))  # made before migrations existed
     assert "dismissed_at" not in {c["name"] for c in inspect(store.engine).get_columns("items")}
     again = Store(store.url)
     try:
+        assert again.migration.legacy and again.migration.before is None
+        assert again.migration.after == schema.head() == schema.current(again.engine)
         found = inspect(again.engine)
         assert "dismissed_at" in {c["name"] for c in found.get_columns("items")}
+        assert "budget_interval_s" in {c["name"] for c in found.get_columns("sources")}
+        assert "reports_sent" in found.get_table_names()
         assert added <= {i["name"] for i in found.get_indexes("items")}
         item = again.dismiss(_id(again, "x"), ny("2026-03-10 10:00"))
         assert item.dismissed_at == ny("2026-03-10 10:00")
