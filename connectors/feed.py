@@ -29,18 +29,14 @@ import io
 import logging
 import os
 import re
-import ssl
 import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-import certifi
 import feedparser
 import httpx
 from pydantic import BaseModel, field_validator
@@ -55,6 +51,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text, tidy_text
+from connectors.http import parse_retry_after, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +101,6 @@ class FeedSettings(ConnectorSettings):
         return value
 
 
-@cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every feed: loading the CA store takes ~17 ms each time."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 def _strip_userinfo(parts: SplitResult) -> SplitResult:
     if "@" not in parts.netloc:
         return parts
@@ -140,22 +131,6 @@ def _secrets_in(url: str) -> list[str]:
         if eq and value and name.lower() in _SECRET_PARAMS:
             found.append(value)
     return sorted(found, key=len, reverse=True)  # longest first: "user:pw" before "pw"
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _thread_url(link: str) -> str:
@@ -334,7 +309,7 @@ class FeedConnector:
             else:
                 # A client per poll holds no sockets between polls (200 sources, 200 idle
                 # pools otherwise); the TLS context, costly to build, is shared.
-                with httpx.Client(verify=_tls_context()) as client:
+                with httpx.Client(verify=tls_context()) as client:
                     response = self._get(client, headers)
         except httpx.TimeoutException:
             raise TransientError(
@@ -391,7 +366,7 @@ class FeedConnector:
             )
         if status in (404, 410):
             return ConfigError(f"the feed URL returned {status} — check sources[].url ({where})")
-        retry_after = _retry_after(response.headers.get("retry-after"), self.context.clock())
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self.context.clock())
         if status == 429:
             return TransientError(
                 f"the feed at {where} is rate limiting us ({reason}); will retry later",
