@@ -207,3 +207,19 @@ class ReportSentRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_at: datetime | None = _utc()
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who does a piece of work right now, and until when: ``source:NAME`` (polling a source)
+    or ``duty:delivery`` (the outbox and the daily report).
+
+    Several `sameday run` processes share one PostgreSQL store by leasing: a worker claims a
+    row (``SELECT … FOR UPDATE SKIP LOCKED``), does the work, renews while it lasts and releases
+    it. A worker that dies keeps its leases only until `until`; then another claims them.
+    """
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True)
+    owner: str | None = None  # the worker id (host:pid:random) holding it, None when free
+    until: datetime | None = _utc()

@@ -42,6 +42,8 @@ BASELINE = "0001"  # the schema of a store made before migrations, once `_legacy
 _PG_LOCK_KEY = 0x5A3ED4_0001
 # Columns added to existing tables before migrations existed: a legacy store may lack them.
 _LEGACY_COLUMNS = {"items": ("dismissed_at",), "sources": ("budget_interval_s",)}
+# Tables that later migrations create: a legacy store is brought to BASELINE without them.
+_AFTER_BASELINE = frozenset({"leases"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,8 @@ def _has_tables(conn: Connection) -> bool:
 def _legacy_upgrade(conn: Connection) -> None:
     """Add what a store made by create_all before migrations lacks: whole tables, the columns
     added since (all nullable, so existing rows need no value) and indexes."""
-    SQLModel.metadata.create_all(conn)
+    baseline = [t for t in SQLModel.metadata.sorted_tables if t.name not in _AFTER_BASELINE]
+    SQLModel.metadata.create_all(conn, tables=baseline)
     existing = inspect(conn)
     for table_name, names in _LEGACY_COLUMNS.items():
         have = {c["name"] for c in existing.get_columns(table_name)}
@@ -136,7 +139,7 @@ def _legacy_upgrade(conn: Connection) -> None:
                 kind = table.c[name].type.compile(dialect=conn.dialect)
                 conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
                 log.info("store: added the column %s.%s", table_name, name)
-    for table in SQLModel.metadata.sorted_tables:
+    for table in baseline:
         indexed = {i["name"] for i in existing.get_indexes(table.name)}
         index: Index
         for index in table.indexes:

@@ -42,6 +42,7 @@ from connectors.base import Record
 from monitor import schema
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
 from monitor.models import (
+    LeaseRow,
     AlertRow,
     ItemRow,
     OwnerReplyRow,
@@ -76,6 +77,7 @@ SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 ALERTS = AlertRow.__table__  # type: ignore[attr-defined]
 RUNS = PollRunRow.__table__  # type: ignore[attr-defined]
 REPORTS = ReportSentRow.__table__  # type: ignore[attr-defined]
+LEASES = LeaseRow.__table__  # type: ignore[attr-defined]
 
 # Added to tables after their first release: `_upgrade` adds them to a store made before.
 
@@ -237,6 +239,61 @@ class Store:
             SourceHealth(SourceRow.model_validate(dict(r)), *tallies.get(r["name"], (0, 0)))
             for r in rows
         ]
+
+    # -- leases: several workers on one store ------------------------------------------------
+
+    def claim(
+        self, names: Sequence[str], worker: str, now: datetime, ttl: timedelta
+    ) -> list[str]:
+        """Lease the free ones among `names` to `worker` until ``now + ttl``; the names got.
+
+        Free means unheld, expired, or already `worker`'s (claiming again renews). On
+        PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``: workers claiming at the
+        same moment never wait for each other and never get the same row. SQLite has one
+        writer at a time, which serialises claims by itself.
+        """
+        if not names:
+            return []
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(LEASES, ["name"]), [{"name": n} for n in names])
+            free = (
+                select(LEASES.c.name)
+                .where(
+                    LEASES.c.name.in_(names),
+                    or_(
+                        LEASES.c.owner.is_(None),
+                        LEASES.c.until < now,
+                        LEASES.c.owner == worker,
+                    ),
+                )
+                .order_by(LEASES.c.name)
+                .with_for_update(skip_locked=True)
+            )
+            got = [row.name for row in conn.execute(free)]
+            if got:
+                conn.execute(
+                    update(LEASES)
+                    .where(LEASES.c.name.in_(got))
+                    .values(owner=worker, until=now + ttl)
+                )
+        return got
+
+    def release(self, names: Sequence[str], worker: str) -> None:
+        """Give up `worker`'s leases on `names`; a lease that expired and moved on stays put."""
+        if not names:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(LEASES)
+                .where(LEASES.c.name.in_(names), LEASES.c.owner == worker)
+                .values(owner=None, until=None)
+            )
+
+    def leases(self) -> dict[str, tuple[str | None, datetime | None]]:
+        """Every lease row: name -> (owner, until), for status and tests."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(LEASES.c.name, LEASES.c.owner, LEASES.c.until))
+            return {row.name: (row.owner, row.until) for row in rows}
 
     # -- the poll cycle -------------------------------------------------------------------
 

@@ -99,6 +99,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty schema on the real PostgreSQL: for what only PostgreSQL does (several workers)."""
+    url, schema = _postgres_schema()
+    yield url
+    _drop_schema(schema)
+
+
+@pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """The same tests on the default SQLite and on the real PostgreSQL."""
     opened = Store(database_url)
