@@ -199,9 +199,10 @@ class StorageConfig(Strict):
 
 
 class NotifyConfig(Strict):
-    """One alert channel: any Apprise URL, or the console the daemon runs in."""
+    """One alert channel: any Apprise URL, the console the daemon runs in, or the owner's
+    Discord bot (DMs with buttons, `monitor.discordbot`)."""
 
-    type: Literal["apprise", "console"] = "apprise"
+    type: Literal["apprise", "console", "discord"] = "apprise"
     url: str | None = Field(default=None, validate_default=True)
     # A stable name: alerts are remembered per channel, so renaming one re-sends nothing only
     # if the name stays. Default: the type and the position (`apprise-0`).
@@ -209,6 +210,11 @@ class NotifyConfig(Strict):
     min_level: Literal["new", "reminder", "overdue"] = "new"
     digest: Literal["30m", "hourly", "daily"] | None = None
     give_up_after: str = "1d"  # a delivery failing this long is given up and shown by status
+    # type: discord only. The user the bot DMs (default: owner.identities.discord), the bot's
+    # token (default: the first discord source's) and the REST base (a proxy, a test server).
+    user_id: str | None = None
+    token: str | None = None
+    api_base: str | None = None
 
     @field_validator("give_up_after", mode="before")
     @classmethod
@@ -216,14 +222,27 @@ class NotifyConfig(Strict):
         _duration(value)
         return value
 
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _user_id(cls, value: Any) -> Any:
+        # A YAML number is as good as a quoted id; anything else is not a Discord user id.
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError(
+                "expected a Discord user id (digits): enable Developer Mode in Discord (User "
+                "Settings → Advanced), then right-click yourself → Copy User ID"
+            )
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("url")
     @classmethod
     def _url_fits_type(cls, url: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("type", "apprise")
         if kind == "apprise" and not url:
             raise ValueError("required key is missing: an apprise channel needs a url (mailto://…)")
-        if kind == "console" and url:
-            raise ValueError("a console channel takes no url")
+        if kind in ("console", "discord") and url:
+            raise ValueError(f"a {kind} channel takes no url")
         if url and not _apprise_knows(url):
             raise ValueError(
                 "not a notification URL Apprise understands; see "
@@ -231,6 +250,14 @@ class NotifyConfig(Strict):
                 "holding @ / : # ? must be percent-encoded there: @ is %40)"
             )
         return url
+
+    @model_validator(mode="after")
+    def _discord_keys(self) -> NotifyConfig:
+        if self.type != "discord":
+            extra = [k for k in ("user_id", "token", "api_base") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)}: only for a channel of type: discord")
+        return self
 
 
 class ReportConfig(Strict):
@@ -493,6 +520,7 @@ def parse_config(
     default_policy = _policy(default_sla, ("sla",), report)
     sources = _build_sources(parsed, default_sla, connectors, report)
     _check_channel_names(parsed.notify, report)
+    notify = _discord_channels(parsed, raw.get("sources"), report)
     _check_templates(parsed, report)
     if report or default_policy is None:
         raise ConfigFileError(path, report.messages())
@@ -501,7 +529,7 @@ def parse_config(
         owner=parsed.owner,
         storage_url=parsed.storage.url or default_storage_url(),
         sources=tuple(sources),
-        notify=tuple(parsed.notify),
+        notify=tuple(notify),
         quiet_hours=parsed.quiet_hours,
         report_at=parsed.report.at,
         suggest=parsed.suggest,
@@ -611,6 +639,59 @@ def _check_channel_names(channels: Sequence[NotifyConfig], report: _Problems) ->
                 "give each channel its own name:",
             )
         seen.setdefault(name, index)
+
+
+def _discord_channels(
+    parsed: FileConfig, raw_sources: Any, report: _Problems
+) -> list[NotifyConfig]:
+    """The channels, with each Discord channel's user id and token filled in from the owner's
+    identities and the Discord sources when the channel leaves them out."""
+    sources = raw_sources if isinstance(raw_sources, list) else []
+    discord_sources = [
+        s for s in sources if isinstance(s, dict) and s.get("type") == "discord" and s.get("token")
+    ]
+    owner_ids = [i for i in parsed.owner.identities.get("discord", []) if i.strip().isdigit()]
+    resolved: list[NotifyConfig] = []
+    tokens: dict[str, int] = {}
+    for index, channel in enumerate(parsed.notify):
+        if channel.type != "discord":
+            resolved.append(channel)
+            continue
+        at = ("notify", index)
+        fill: dict[str, Any] = {}
+        if channel.token is None:
+            if not discord_sources:
+                report.add(
+                    (*at, "type"),
+                    'a discord channel needs the bot\'s token: add token: "${DISCORD_TOKEN}" to '
+                    "it, or configure a source of type: discord whose token it then shares",
+                )
+                continue
+            first = discord_sources[0]
+            fill["token"] = str(first["token"])
+            if channel.api_base is None and first.get("api_base"):
+                fill["api_base"] = str(first["api_base"])
+        if channel.user_id is None:
+            if not owner_ids:
+                report.add(
+                    (*at, "type"),
+                    'a discord channel needs the user to message: add user_id: "…" (your '
+                    "Discord user id: Developer Mode, then right-click yourself → Copy User ID), "
+                    "or list it under owner.identities.discord",
+                )
+                continue
+            fill["user_id"] = owner_ids[0]
+        done = channel.model_copy(update=fill)
+        token = str(done.token)
+        if token in tokens:
+            report.add(
+                (*at, "token"),
+                f"notify[{tokens[token]}] is a discord channel with the same bot token; one bot "
+                "answers one owner's buttons: keep one discord channel per token",
+            )
+        tokens.setdefault(token, index)
+        resolved.append(done)
+    return resolved
 
 
 def _check_sources(

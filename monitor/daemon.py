@@ -16,6 +16,13 @@ Three kinds of thread, each owning one job:
   in the poll's own transaction) asks it to deliver at once; every ~30 s it also plans the
   reminder and overdue alerts and delivers again, which retries failed deliveries. One thread,
   because two deliveries at once could both take the same outbox row and send it twice.
+- **a connector's own thread**, for platforms that push instead of being polled (Discord's
+  gateway, `connectors.discord_chat`): a connector that `Listens` is started with the daemon
+  and buffers what it hears; when it has records waiting it calls `Daemon.wake`, and the main
+  loop polls that source on its next turn (within a second) instead of waiting for ``every``.
+  Its poll only drains the buffer. Alert channels with a connection of their own
+  (`monitor.notify.LiveNotifier`, the owner's Discord bot) are opened at start too, so button
+  presses are heard between alerts, and closed last when the daemon stops.
 - **the report thread**, with `report.at` set: a daily job at that local time hands the day's
   report to it (`monitor.report_send.DailyReporter`: figures, chart, its own outbox), so a slow
   chart delays no poll and no alert. The report tells the main loop when to run next.
@@ -46,7 +53,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import schedule
 from sqlalchemy.engine import make_url
@@ -79,7 +86,8 @@ PLAN_EVERY_S = 30.0
 # delivery in progress, the rest for the process to exit.
 SHUTDOWN_TIMEOUT_S = 7.0
 LANE_GRACE_S = 0.5
-MAX_SLEEP_S = 1.0
+MAX_SLEEP_S = 1.0  # also the longest a woken source (records waiting) waits for its poll
+LISTENER_STOP_S = 2.0  # for each live connection to close at shutdown
 
 
 REPORT_RETRY = timedelta(minutes=5)  # after the report pass itself failed (the store, a bug)
@@ -91,12 +99,32 @@ class DeliversAlerts(Protocol):
     def deliver_due(self) -> Any: ...
 
 
+@runtime_checkable
+class Listens(Protocol):
+    """A connector with a live connection of its own (a chat gateway) that buffers what it
+    hears between polls; `fetch` then drains the buffer."""
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Start hearing (never blocking); `wake` may be called from any thread whenever
+        records are waiting."""
+        ...
+
+    def stop_listening(self, timeout: float) -> None: ...
+
+
 class SendsReports(Protocol):
     """What the daemon needs of `monitor.report_send.DailyReporter`."""
 
     def first_run(self, now: datetime) -> datetime: ...
 
     def run(self) -> datetime: ...
+
+
+def _live_notifier() -> type:
+    """`monitor.notify.LiveNotifier`, imported late like the rest of `monitor.notify`."""
+    from monitor.notify import LiveNotifier
+
+    return LiveNotifier
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,6 +395,14 @@ class Daemon:
         )
         self._reporting: concurrent.futures.Future[None] | None = None
         self._report_next: queue.SimpleQueue[datetime] = queue.SimpleQueue()
+        # Sources whose connector has records waiting (`wake`, any thread), and those woken
+        # while their poll was in flight: polled again as soon as it comes back.
+        self._wakes: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._rewake: set[str] = set()
+        self._live: list[Any] = [  # alert channels with a connection of their own
+            n for n in getattr(deliverer, "notifiers", ()) if isinstance(n, _live_notifier())
+        ]
+        self._listening: list[str] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -403,6 +439,7 @@ class Daemon:
                 first_run=self.reporter.first_run(now),
             )
         self.lane.start()
+        self._start_live()
         if not self.states:
             log.warning("no enabled sources: only reminders and retries will be delivered")
         log.info(
@@ -412,6 +449,52 @@ class Daemon:
             ", ".join(c.name for c in self.channels) or "none",
             self.workers,
         )
+
+    def wake(self, name: str) -> None:
+        """Poll source `name` as soon as possible: its connector has records waiting.
+
+        Thread-safe and never blocking (a connector's own thread calls it); the main loop
+        takes it in on its next turn.
+        """
+        self._wakes.put(name)
+
+    def _start_live(self) -> None:
+        """Start the connectors that listen, then the alert channels that hear the owner.
+
+        Sources first: they decide what the shared connection asks for (Discord's Message
+        Content intent). A failure here is logged and the rest goes on; a listening source
+        that cannot connect reports why at its polls.
+        """
+        for name, state in self.states.items():
+            if isinstance(state.connector, Listens):
+                try:
+                    state.connector.listen(functools.partial(self.wake, name))
+                except Exception:
+                    log.exception("[%s] could not start listening", name)
+                    continue
+                self._listening.append(name)
+        for notifier in self._live:
+            try:
+                notifier.open()
+            except Exception:  # its deliveries fail and retry like any channel's
+                log.exception("channel %s could not connect", notifier.describe())
+
+    def _stop_listening(self) -> None:
+        for name in self._listening:
+            connector = self.states[name].connector
+            assert isinstance(connector, Listens)
+            try:
+                connector.stop_listening(LISTENER_STOP_S)
+            except Exception:
+                log.exception("[%s] could not stop listening", name)
+        self._listening.clear()
+
+    def _close_live(self) -> None:
+        for notifier in self._live:
+            try:
+                notifier.close(LISTENER_STOP_S)
+            except Exception:
+                log.exception("channel %s could not disconnect", notifier.describe())
 
     def tick(self) -> float | None:
         """One turn of the loop: take in finished polls, start the due ones.
@@ -441,6 +524,9 @@ class Daemon:
         deadline = time.monotonic() + timeout
         self._stopping.set()
         self._scheduler.clear()
+        # Listening stops first: a poll in flight still drains what was heard, and one waiting
+        # for a connection gives up at once; what no poll took is re-read from its cursor.
+        self._stop_listening()
         running = {name: f for name, f in self._in_flight.items() if not f.done()}
         if running:
             log.info(
@@ -459,6 +545,7 @@ class Daemon:
         self._collect()
         # Even with the deadline spent on polls, an idle lane needs a moment to notice.
         lane_stopped = self.lane.stop(max(deadline - time.monotonic(), LANE_GRACE_S))
+        self._close_live()  # after the lane: a delivery in progress may still need it
         if unfinished:
             stuck = sorted(name for name, f in running.items() if f in unfinished)
             log.warning(
@@ -531,7 +618,7 @@ class Daemon:
             self._in_flight.pop(name, None)
 
     def _collect(self) -> None:
-        """Take in finished polls and report passes: set their next run (main thread only)."""
+        """Take in finished polls, report passes and wakes: set their next run (main thread)."""
         while not self._report_next.empty():
             next_report = self._report_next.get_nowait()
             if self._report_job is not None and not self._stopping.is_set():
@@ -540,11 +627,28 @@ class Daemon:
             try:
                 name, next_at = self._done.get_nowait()
             except queue.Empty:
-                return
+                break
             self._in_flight.pop(name, None)
             job = self.states[name].job
+            if name in self._rewake:  # records came in while it was polling
+                self._rewake.discard(name)
+                next_at = min(next_at, self.clock())
             if job is not None and not self._stopping.is_set():
                 job.next_run = next_at
+        while True:
+            try:
+                name = self._wakes.get_nowait()
+            except queue.Empty:
+                return
+            state = self.states.get(name)
+            if state is None or state.job is None or self._stopping.is_set():
+                continue
+            if name in self._in_flight:
+                self._rewake.add(name)  # its job is parked until the poll comes back
+            else:
+                now = self.clock()
+                planned = state.job.next_run
+                state.job.next_run = now if planned is None else min(planned, now)
 
     def _poll(self, state: SourceState) -> None:
         """One poll of one source, in a pool thread; always reports back to the main loop."""
@@ -634,7 +738,7 @@ def default_delivery(config: Config, store: Store, clock: Clock) -> Delivery:
     from monitor import notify  # imported here: Apprise loads its plugins on import
     from monitor.report_send import DailyReporter
 
-    notifiers = notify.build_notifiers(config)
+    notifiers = notify.build_notifiers(config, store=store, clock=clock)
     deliverer = notify.deliverer_for(config, store, notifiers, clock=clock)
     reporter = (
         DailyReporter(config, store, notifiers, clock=clock, redact=config.redact)

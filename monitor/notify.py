@@ -1,7 +1,8 @@
 """Alert channels and the delivery loop: step 6 of a poll cycle (DESIGN.md, "One poll cycle").
 
 A channel is a `Notifier`: Apprise for every real service (e-mail, chat, webhooks), the console the
-daemon runs in, or a `RecordingNotifier` that keeps what it was given (tests, `sameday demo`).
+daemon runs in, the owner's Discord bot (`monitor.discordbot`: DMs with buttons, a `SendsAlerts`
+and `LiveNotifier`), or a `RecordingNotifier` that keeps what it was given (tests, `sameday demo`).
 
 `Deliverer.deliver_due` makes one pass over the outbox for every channel:
 
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO, runtime_checkable
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from monitor.alerts import Level, Message, render_alert, render_digest
+from monitor.alerts import AlertView, Level, Message, render_alert, render_digest
 from monitor.config import Config, channel_name
 from monitor.durations import parse_duration
 from monitor.redact import Redactor
@@ -87,6 +88,27 @@ class Notifier(Protocol):
     def describe(self) -> str:
         """The channel for logs and status, with every secret masked."""
         ...
+
+
+@runtime_checkable
+class SendsAlerts(Protocol):
+    """A channel that shows a single alert its own way (the Discord bot: an embed and buttons
+    that act on the item) instead of as `render_alert`'s plain text. Digests still go through
+    `Notifier.send`."""
+
+    def send_alert(self, alert: AlertView, now: datetime, zone: ZoneInfo) -> None:
+        """Deliver one alert or raise `DeliveryError`."""
+        ...
+
+
+@runtime_checkable
+class LiveNotifier(Protocol):
+    """A channel with a connection of its own that hears the owner between alerts (button
+    presses, commands): the daemon opens it at start and closes it when it stops."""
+
+    def open(self) -> None: ...
+
+    def close(self, timeout: float) -> None: ...
 
 
 class _ChannelSettings:
@@ -368,10 +390,16 @@ def _trim(text: str) -> str:
     return flat if len(flat) <= _ERROR_WIDTH else flat[: _ERROR_WIDTH - 1] + "…"
 
 
-def build_notifiers(config: Config) -> list[Notifier]:
+def build_notifiers(
+    config: Config,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> list[Notifier]:
     """The configured channels, in config order; the console alone when none is configured.
 
-    Names are unique: the config refuses two channels with one name.
+    Names are unique: the config refuses two channels with one name. `store` and `clock` are
+    for the channels that act on items themselves (the Discord bot's buttons).
     """
     if not config.notify:
         return [ConsoleNotifier("console")]
@@ -385,6 +413,24 @@ def build_notifiers(config: Config) -> list[Notifier]:
         }
         if entry.type == "console":
             notifiers.append(ConsoleNotifier(name, **common))
+        elif entry.type == "discord":
+            from monitor.discordbot import DiscordNotifier  # discord.py only when configured
+
+            # The config filled in the token and user id a channel may leave out.
+            assert entry.token is not None and entry.user_id is not None
+            notifiers.append(
+                DiscordNotifier(
+                    name,
+                    token=entry.token,
+                    user_id=entry.user_id,
+                    config=config,
+                    store=store,
+                    api_base=entry.api_base,
+                    clock=clock or (lambda: datetime.now(UTC)),
+                    redact=config.redact,
+                    **common,
+                )
+            )
         else:
             assert entry.url is not None  # the config refuses an apprise channel without one
             notifiers.append(AppriseNotifier(entry.url, name=name, redact=config.redact, **common))
@@ -633,10 +679,12 @@ class Deliverer:
         always on a digest channel), then record the outcome at once."""
         try:
             if len(batch) == 1 and notifier.digest is None:
-                message = render_alert(batch[0].view, now, self.zone)
+                if isinstance(notifier, SendsAlerts):
+                    notifier.send_alert(batch[0].view, now, self.zone)
+                else:
+                    notifier.send(render_alert(batch[0].view, now, self.zone))
             else:
-                message = render_digest([alert.view for alert in batch], now, self.zone)
-            notifier.send(message)
+                notifier.send(render_digest([alert.view for alert in batch], now, self.zone))
         except Exception as exc:  # any failure of the channel, or of rendering for it
             self._failed(notifier, batch, exc, now, entry)
             return
