@@ -42,9 +42,9 @@ from connectors.base import Record
 from monitor import schema
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
 from monitor.models import (
-    LeaseRow,
     AlertRow,
     ItemRow,
+    LeaseRow,
     OwnerReplyRow,
     PollRunRow,
     ReportSentRow,
@@ -242,9 +242,7 @@ class Store:
 
     # -- leases: several workers on one store ------------------------------------------------
 
-    def claim(
-        self, names: Sequence[str], worker: str, now: datetime, ttl: timedelta
-    ) -> list[str]:
+    def claim(self, names: Sequence[str], worker: str, now: datetime, ttl: timedelta) -> list[str]:
         """Lease the free ones among `names` to `worker` until ``now + ttl``; the names got.
 
         Free means unheld, expired, or already `worker`'s (claiming again renews). On
