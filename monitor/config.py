@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -196,6 +196,16 @@ class OwnerConfig(Strict):
 
 class StorageConfig(Strict):
     url: str | None = None  # None: SQLite under the user's data directory
+    # How long a worker's claim on a source (or on delivering alerts) lasts unless renewed:
+    # when a `sameday run` dies, its sources move to the other workers after this.
+    lease: str = "2m"
+
+    @field_validator("lease", mode="before")
+    @classmethod
+    def _lease(cls, value: Any) -> Any:
+        if _duration(value).as_timedelta() < timedelta(seconds=5):
+            raise ValueError("a lease shorter than 5s would expire while a poll is running")
+        return value
 
 
 class NotifyConfig(Strict):
@@ -427,6 +437,7 @@ class Config:
     quiet_hours: str | None
     report_at: str | None
     default_policy: sla.Policy
+    lease: timedelta = timedelta(minutes=2)
     suggest: SuggestConfig = field(default_factory=SuggestConfig)
     # Values that must never be shown: masked in logs and stored errors by `monitor.redact`.
     secrets: frozenset[str] = frozenset()
@@ -528,6 +539,7 @@ def parse_config(
         path=Path(path),
         owner=parsed.owner,
         storage_url=parsed.storage.url or default_storage_url(),
+        lease=parse_duration(parsed.storage.lease).as_timedelta(),
         sources=tuple(sources),
         notify=tuple(notify),
         quiet_hours=parsed.quiet_hours,

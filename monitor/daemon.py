@@ -32,9 +32,17 @@ flight get until a deadline to finish their transaction, then the delivery lane 
 is sending. Time comes from one injected clock; `Daemon.tick` runs one turn of the loop, so tests
 drive it with a hand-moved clock and no signals.
 
-A SQLite store is locked for one daemon (`acquire_lock`): a second `sameday run` on the same
-file would double every alert. PostgreSQL takes no lock: several workers on one database will
-lease their sources (DESIGN.md, "Scale"); until that lands, run one daemon per store.
+**Several workers on one store** (PostgreSQL; DESIGN.md, "Scale"). Every daemon leases what it
+works on from the store (`Store.claim`: ``SELECT … FOR UPDATE SKIP LOCKED`` with an expiry,
+`storage.lease`): a source before each poll (``source:NAME``), the outbox before each delivery
+round (``duty:delivery``), the daily report and the LLM drafts likewise. A due source whose lease
+another worker holds is looked at again when that worker's lease ends or its next poll is due;
+one that another worker has just polled waits for the time that worker wrote. Leases of polls
+in flight are renewed; a stopping worker releases all of its own, and a killed one's expire, so
+its sources move to the others within one lease period. Items are unique per source and alert
+keys per (item, level, channel), so even a lease lost mid-poll stores and alerts nothing twice.
+A SQLite store takes no leases: the file is locked for one daemon (`acquire_lock`), since SQLite
+has a single writer anyway, and lease writes would only contend for its one lock.
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ import logging
 import os
 import queue
 import random
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -90,6 +100,7 @@ MAX_SLEEP_S = 1.0  # also the longest a woken source (records waiting) waits for
 LISTENER_STOP_S = 2.0  # for each live connection to close at shutdown
 
 
+LEASE_SLACK = timedelta(seconds=1)  # look again just after another worker's lease ends
 REPORT_RETRY = timedelta(minutes=5)  # after the report pass itself failed (the store, a bug)
 
 
@@ -243,9 +254,13 @@ class DeliveryLane:
         self,
         deliverer: DeliversAlerts,
         plan: Callable[[], int],
+        may_deliver: Callable[[], bool] = lambda: True,
     ) -> None:
         self._deliverer = deliverer
         self._plan = plan
+        # Whether this worker holds the delivery duty (several workers on one store): two
+        # deliverers could both take the same outbox row and send it twice.
+        self._may_deliver = may_deliver
         self._lock = threading.Lock()
         self._wanted = threading.Event()
         self._plan_wanted = False
@@ -294,6 +309,9 @@ class DeliveryLane:
 
     def _round(self, plan: bool) -> None:
         # Never let one bad round end the lane: the next request tries again.
+        if not self._may_deliver():
+            log.debug("another worker delivers the alerts")
+            return
         if plan:
             try:
                 written = self._plan()
@@ -346,10 +364,20 @@ class Daemon:
         workers: int | None = None,
         plan_every: float = PLAN_EVERY_S,
         reporter: SendsReports | None = None,
+        worker: str | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        # Who this daemon is to the other workers on the store, and how long its claims last.
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.lease = lease or config.lease
+        # Only PostgreSQL is shared by several workers; a SQLite file has one daemon (its
+        # lock), and leasing there would only add writes that contend for its single lock.
+        self.leasing = store.dialect == "postgresql"
+        self._renewed_at: datetime | None = None
+        self._woken: set[str] = set()  # woken sources: polled even if another worker just did
         self.channels = tuple(channels)
         self.backoff = backoff or Backoff()
         self.plan_every = plan_every
@@ -375,7 +403,7 @@ class Daemon:
         self._done: queue.SimpleQueue[tuple[str, datetime]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._planner: ClockJob | None = None
-        self.lane = DeliveryLane(deliverer, self._plan_alerts)
+        self.lane = DeliveryLane(deliverer, self._plan_alerts, lambda: self._duty("delivery"))
         # Drafts refined by an LLM, when configured: one thread of their own, so a slow model
         # delays neither polls nor alerts.
         self.drafter = drafter_for(config)
@@ -503,6 +531,7 @@ class Daemon:
         """
         self._collect()
         if not self._stopping.is_set():
+            self._renew_leases()
             self._scheduler.run_pending()
         return self._scheduler.idle_seconds
 
@@ -546,6 +575,11 @@ class Daemon:
         # Even with the deadline spent on polls, an idle lane needs a moment to notice.
         lane_stopped = self.lane.stop(max(deadline - time.monotonic(), LANE_GRACE_S))
         self._close_live()  # after the lane: a delivery in progress may still need it
+        if self.leasing:
+            try:  # the other workers take over at once instead of after the lease
+                self.store.release_all(self.worker)
+            except Exception:
+                log.exception("could not release this worker's leases; they expire anyway")
         if unfinished:
             stuck = sorted(name for name, f in running.items() if f in unfinished)
             log.warning(
@@ -586,7 +620,12 @@ class Daemon:
     def _refine(self) -> None:
         assert self.drafter is not None
         try:
-            refine_drafts(self.store, self.drafter, self.config, self.clock())
+            if not self._duty("refine"):
+                return  # another worker asks the model
+            try:
+                refine_drafts(self.store, self.drafter, self.config, self.clock())
+            finally:
+                self._release("duty:refine")
         except Exception:  # the store failing: try again at the next planning round
             log.exception("refining drafts failed")
 
@@ -604,18 +643,99 @@ class Daemon:
         assert self.reporter is not None
         next_at = self.clock() + REPORT_RETRY
         try:
-            next_at = self.reporter.run()
+            if self._duty("report"):  # else another worker sends it; look again later
+                try:
+                    next_at = self.reporter.run()
+                finally:
+                    self._release("duty:report")
         except Exception:  # the store failing, or a bug: the job must come back regardless
             log.exception("the daily report failed; trying again in %s", REPORT_RETRY)
         finally:
             self._report_next.put(next_at)
 
+    def _duty(self, name: str) -> bool:
+        """Claim (or renew) a duty only one worker may do at a time; whether this one has it."""
+        if not self.leasing:
+            return True
+        try:
+            return bool(self.store.claim([f"duty:{name}"], self.worker, self.clock(), self.lease))
+        except Exception:
+            log.exception("could not claim duty:%s; skipping it this round", name)
+            return False
+
+    def _renew_leases(self) -> None:
+        """Extend the leases of the polls in flight, every third of a lease (main thread)."""
+        now = self.clock()
+        if not self.leasing:
+            return
+        if self._renewed_at is not None and now - self._renewed_at < self.lease / 3:
+            return
+        self._renewed_at = now
+        names = [f"source:{name}" for name in self._in_flight]
+        if not names:
+            return
+        try:
+            kept = set(self.store.claim(names, self.worker, now, self.lease))
+        except Exception:
+            log.exception("could not renew the leases of the polls in flight")
+            return
+        for lost in sorted(set(names) - kept):
+            # Stores nothing twice (items and alert keys are unique), but it should not happen.
+            log.warning("[%s] lease lost during its poll: another worker may poll it", lost[7:])
+
     def _submit(self, state: SourceState) -> None:
+        name = state.source.name
+        now = self.clock()
+        woken = name in self._woken
+        self._woken.discard(name)
+        if not self.leasing:
+            self._start_poll(state)
+            return
+        try:
+            claimed = self.store.claim([f"source:{name}"], self.worker, now, self.lease)
+            row = self.store.source(name) if claimed else None
+        except Exception:  # the store unreachable: the source's turn comes again
+            log.exception("[%s] could not claim the source; trying again later", name)
+            self._later(state, now + timedelta(seconds=min(state.every, 60.0)))
+            return
+        if not claimed:
+            self._later(state, self._when_free(name, state, now))
+            return
+        if not woken and row is not None and row.next_poll_at and row.next_poll_at > now:
+            # Another worker polled it since this one planned: its plan stands.
+            self._release(f"source:{name}")
+            self._later(state, row.next_poll_at)
+            return
+        if row is not None:
+            state.failures = row.consecutive_failures  # shared: any worker's failures count
+        self._start_poll(state)
+
+    def _start_poll(self, state: SourceState) -> None:
         name = state.source.name
         try:
             self._in_flight[name] = self._pool.submit(self._poll, state)
         except RuntimeError:  # the pool is shutting down: the daemon is stopping
             self._in_flight.pop(name, None)
+            self._release(f"source:{name}")
+
+    def _release(self, lease: str) -> None:
+        if self.leasing:
+            self.store.release([lease], self.worker)
+
+    def _when_free(self, name: str, state: SourceState, now: datetime) -> datetime:
+        """When to look again at a source another worker holds: its next poll if that worker
+        already planned one, else when the lease runs out (the holder may have died)."""
+        row = self.store.source(name)
+        if row is not None and row.next_poll_at is not None and row.next_poll_at > now:
+            return row.next_poll_at
+        _, until = self.store.leases().get(f"source:{name}", (None, None))
+        if until is not None and until > now:
+            return until + LEASE_SLACK
+        return now + timedelta(seconds=min(state.every, self.lease.total_seconds()))
+
+    def _later(self, state: SourceState, at: datetime) -> None:
+        if state.job is not None and not self._stopping.is_set():
+            state.job.next_run = at
 
     def _collect(self) -> None:
         """Take in finished polls, report passes and wakes: set their next run (main thread)."""
@@ -633,6 +753,7 @@ class Daemon:
             if name in self._rewake:  # records came in while it was polling
                 self._rewake.discard(name)
                 next_at = min(next_at, self.clock())
+                self._woken.add(name)
             if job is not None and not self._stopping.is_set():
                 job.next_run = next_at
         while True:
@@ -649,6 +770,7 @@ class Daemon:
                 now = self.clock()
                 planned = state.job.next_run
                 state.job.next_run = now if planned is None else min(planned, now)
+                self._woken.add(name)
 
     def _poll(self, state: SourceState) -> None:
         """One poll of one source, in a pool thread; always reports back to the main loop."""
@@ -710,7 +832,10 @@ class Daemon:
                 # Only new items make alerts due right away; answers cancel theirs at delivery.
                 self.lane.request()
             try:
-                self.store.set_next_poll(name, next_at)
+                if self.leasing:
+                    self.store.finish_poll(name, self.worker, next_at)
+                else:
+                    self.store.set_next_poll(name, next_at)
             except Exception:
                 log.exception("[%s] could not record the next poll time", name)
         except Exception:  # a bug here must not leave the source parked forever

@@ -287,6 +287,26 @@ class Store:
                 .values(owner=None, until=None)
             )
 
+    def release_all(self, worker: str) -> None:
+        """Give up every lease `worker` holds: a worker stopping hands its work on at once."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(LEASES).where(LEASES.c.owner == worker).values(owner=None, until=None)
+            )
+
+    def finish_poll(self, source: str, worker: str, next_poll_at: datetime) -> None:
+        """Write when `source` is polled next and give up `worker`'s lease on it, together:
+        whoever claims it next sees the new time and waits for it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(SOURCES).where(SOURCES.c.name == source).values(next_poll_at=next_poll_at)
+            )
+            conn.execute(
+                update(LEASES)
+                .where(LEASES.c.name == f"source:{source}", LEASES.c.owner == worker)
+                .values(owner=None, until=None)
+            )
+
     def leases(self) -> dict[str, tuple[str | None, datetime | None]]:
         """Every lease row: name -> (owner, until), for status and tests."""
         with self.engine.connect() as conn:
