@@ -431,12 +431,14 @@ def run_command(
         err.print(Text(f"error: cannot lock the store ({exc.strerror or exc})"))
         raise typer.Exit(1) from None
 
+    metrics = None
     try:
         try:
             deliverer, channels, reporter = default_delivery(config, store, utc_now)
         except ValueError as exc:  # channels that cannot work together: a config problem
             err.print(Text(f"error: {exc}"))
             raise typer.Exit(2) from None
+        metrics = _serve_metrics(config, store, [c.name for c in channels])
         clean = run_daemon(
             config,
             store,
@@ -451,6 +453,8 @@ def run_command(
         logging.getLogger("sameday.daemon").exception("the daemon stopped on an error")
         raise typer.Exit(1) from None
     finally:
+        if metrics is not None:
+            metrics.stop()
         if lock is not None:
             lock.release()
     if not clean:
@@ -460,6 +464,31 @@ def run_command(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _serve_metrics(config: Config, store: Store, channels: list[str]) -> Any:
+    """Start the Prometheus endpoint when `metrics:` is configured; None otherwise."""
+    if config.metrics is None:
+        return None
+    from monitor.metrics import MetricsError, parse_listen, serve
+
+    host, port = parse_listen(config.metrics.listen)
+    try:
+        server = serve(
+            store,
+            host,
+            port,
+            intervals={
+                s.name: s.every.as_timedelta() if s.enabled else None for s in config.sources
+            },
+            channels=channels,
+            cache_s=parse_duration(config.metrics.cache).as_timedelta().total_seconds(),
+        )
+    except MetricsError as exc:
+        err.print(Text(f"error: metrics: {exc}"))
+        raise typer.Exit(2) from None
+    logging.getLogger("sameday.daemon").info("metrics at %s", server.url)
+    return server
 
 
 def _global_log_level(ctx: typer.Context) -> str | None:

@@ -354,6 +354,27 @@ class SuggestConfig(Strict):
         return value
 
 
+class MetricsConfig(Strict):
+    """`sameday run` serves Prometheus metrics at http://LISTEN/metrics (extra `metrics`)."""
+
+    listen: str = "127.0.0.1:9464"
+    cache: str = "15s"  # one set of queries serves every scrape within this long
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        from monitor.metrics import parse_listen  # light: prometheus-client loads on serve
+
+        parse_listen(value)
+        return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache(cls, value: Any) -> Any:
+        _duration(value)
+        return value
+
+
 class FileConfig(Strict):
     owner: OwnerConfig = Field(default_factory=OwnerConfig)
     sla: SLAConfig = Field(default_factory=SLAConfig)
@@ -363,6 +384,7 @@ class FileConfig(Strict):
     quiet_hours: str | None = None
     report: ReportConfig = Field(default_factory=ReportConfig)
     suggest: SuggestConfig = Field(default_factory=SuggestConfig)
+    metrics: MetricsConfig | None = None
 
     @field_validator("quiet_hours")
     @classmethod
@@ -438,6 +460,7 @@ class Config:
     report_at: str | None
     default_policy: sla.Policy
     lease: timedelta = timedelta(minutes=2)
+    metrics: MetricsConfig | None = None
     suggest: SuggestConfig = field(default_factory=SuggestConfig)
     # Values that must never be shown: masked in logs and stored errors by `monitor.redact`.
     secrets: frozenset[str] = frozenset()
@@ -540,6 +563,7 @@ def parse_config(
         owner=parsed.owner,
         storage_url=parsed.storage.url or default_storage_url(),
         lease=parse_duration(parsed.storage.lease).as_timedelta(),
+        metrics=parsed.metrics,
         sources=tuple(sources),
         notify=tuple(notify),
         quiet_hours=parsed.quiet_hours,

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
     Engine,
+    Float,
     and_,
     bindparam,
+    case,
     create_engine,
     event,
     func,
@@ -36,11 +38,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from connectors.base import Record
 from monitor import schema
 from monitor.alerts import AlertRules, AlertView, Level, alert_key, current_stage
+from monitor.metrics import LATENCY_BUCKETS, ItemCounts, Snapshot
 from monitor.models import (
     AlertRow,
     ItemRow,
@@ -78,6 +85,7 @@ ALERTS = AlertRow.__table__  # type: ignore[attr-defined]
 RUNS = PollRunRow.__table__  # type: ignore[attr-defined]
 REPORTS = ReportSentRow.__table__  # type: ignore[attr-defined]
 LEASES = LeaseRow.__table__  # type: ignore[attr-defined]
+_WAITING = (Status.OPEN, Status.SNOOZED)  # what `health` and `sameday status` call open
 
 # Added to tables after their first release: `_upgrade` adds them to a store made before.
 
@@ -312,6 +320,70 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(LEASES.c.name, LEASES.c.owner, LEASES.c.until))
             return {row.name: (row.owner, row.until) for row in rows}
+
+    # -- metrics (the Prometheus endpoint, `monitor.metrics`) --------------------------------
+
+    def metrics_snapshot(self, now: datetime, *, channels: Sequence[str] | None = None) -> Snapshot:
+        """The figures `monitor.metrics` reports, as of `now` (which only ``overdue`` depends on).
+
+        `channels` limits the outbox counts to those names, each with a row even when nothing
+        waits (and the query stays on the ``(channel, status, …)`` index); None: every channel
+        with pending alerts.
+        """
+        latency = seconds_between(ITEMS.c.created_at, ITEMS.c.answered_at)
+        # One row per item that counts (baseline never does); `latency` is NULL when unanswered
+        # and never negative (clocks disagree sometimes: `monitor.sla.latency_seconds`).
+        rows = (
+            select(
+                ITEMS.c.source,
+                ITEMS.c.status,
+                ITEMS.c.answered_via,
+                ITEMS.c.dismissed_at,
+                ITEMS.c.due_at,
+                case((latency < 0, 0.0), else_=latency).label("latency"),
+            )
+            .where(ITEMS.c.status != Status.BASELINE)
+            # OFFSET 0 keeps the subquery a subquery: flattened into the outer query, `latency`
+            # would be computed again in each of the 13 aggregates that read it (9x slower on
+            # SQLite; PostgreSQL treats OFFSET 0 as the same fence).
+            .offset(0)
+            .subquery()
+        )
+        answered = rows.c.latency.is_not(None)
+        waiting = rows.c.status.in_(_WAITING)
+        items = select(
+            rows.c.source,
+            func.count().label("received"),
+            func.count().filter(answered, rows.c.answered_via == "detected").label("detected"),
+            func.count(rows.c.latency).label("answered"),
+            # Dismissed rows from before `dismissed_at` existed have it NULL: the status says so.
+            func.count()
+            .filter((rows.c.status == Status.DISMISSED) | rows.c.dismissed_at.is_not(None))
+            .label("dismissed"),
+            func.count().filter(waiting).label("open"),
+            func.count().filter(waiting, rows.c.due_at < now).label("overdue"),
+            func.coalesce(func.sum(rows.c.latency), 0.0).label("latency_sum"),
+            *(func.count().filter(rows.c.latency <= bound) for bound in LATENCY_BUCKETS),
+        ).group_by(rows.c.source)
+        health = select(SOURCES).order_by(SOURCES.c.name)
+        pending = ALERTS.c.status == "pending"
+        if channels is None:
+            outbox = select(ALERTS.c.channel, func.count()).where(pending)
+        else:
+            outbox = select(ALERTS.c.channel, func.count()).where(
+                pending, ALERTS.c.channel.in_(list(channels))
+            )
+        outbox = outbox.group_by(ALERTS.c.channel)
+
+        with self.engine.connect() as conn:
+            counts = {row.source: _metric_counts(row) for row in conn.execute(items)}
+            sources = {
+                row["name"]: SourceRow.model_validate(dict(row))
+                for row in conn.execute(health).mappings()
+            }
+            waiting_alerts = dict.fromkeys(channels or (), 0)
+            waiting_alerts.update({channel: n for channel, n in conn.execute(outbox)})
+        return Snapshot(taken_at=now, items=counts, sources=sources, outbox_pending=waiting_alerts)
 
     # -- the poll cycle -------------------------------------------------------------------
 
@@ -1156,6 +1228,64 @@ def _written(source: str, record: Record, now: datetime) -> dict[str, Any]:
         "created_at": record.created_at,
         "fetched_at": now,
     }
+
+
+class seconds_between(FunctionElement[float]):  # lower case: an SQL function, named like one
+    """``end - start`` in seconds, as a float, in SQL: SQLite has no interval type.
+
+    * PostgreSQL: ``EXTRACT(EPOCH FROM end - start)``: exact, to the microsecond.
+    * SQLite: both times are stored as UTC text, which ``julianday()`` turns into days (a
+      double); times 2026 days apart differ in the 5th decimal of a second, and SQLite reads
+      only milliseconds anyway, so the result is rounded to the millisecond: a latency of
+      exactly 300 s compares equal to the 5-minute bucket's bound on both databases.
+    """
+
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+    def __init__(self, start: ColumnElement[Any], end: ColumnElement[Any]) -> None:
+        super().__init__(start, end)
+
+
+def _operands(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    start, end = element.clauses.clauses
+    return compiler.process(start, **kw), compiler.process(end, **kw)
+
+
+@compiles(seconds_between)
+def _seconds_anywhere(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError(
+        f"seconds_between is written for SQLite and PostgreSQL, not {compiler.dialect.name}"
+    )
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = _operands(element, compiler, **kw)
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = _operands(element, compiler, **kw)
+    return f"EXTRACT(EPOCH FROM ({end}) - ({start}))"
+
+
+def _metric_counts(row: Any) -> ItemCounts:
+    buckets = tuple(int(n) for n in row[-len(LATENCY_BUCKETS) :])
+    return ItemCounts(
+        received=row.received,
+        answered_detected=row.detected,
+        # Everything not seen as an owner reply was marked by hand (NULL only on old rows).
+        answered_manual=row.answered - row.detected,
+        dismissed=row.dismissed,
+        open=row.open,
+        overdue=row.overdue,
+        latency_buckets=buckets,
+        latency_count=row.answered,
+        latency_sum=float(row.latency_sum),  # PostgreSQL's EXTRACT gives numeric: a Decimal
+    )
 
 
 def _seconds(delta: timedelta | None) -> float | None:
