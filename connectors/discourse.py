@@ -61,6 +61,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, SecretStr, field_validator, model_validator
 
+from connectors import http
 from connectors.base import (
     AuthError,
     ConfigError,
@@ -577,25 +578,16 @@ class DiscourseConnector:
     ) -> Any:
         """GET `path` as JSON; None when the status is one of `allow` (a deleted topic…)."""
         host, timeout = self._host, self.context.timeout
-        try:
-            response = client.get(
-                self._base + path,
-                params=params,
-                headers=self._headers,
-                timeout=timeout,
-                follow_redirects=True,
-            )
-        except httpx.TimeoutException:
-            raise TransientError(
-                f"the forum at {host} did not answer within {timeout:g} s ({what}); will retry"
-            ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ConfigError(
-                f"cannot request {what} from {host}: {self._scrub(str(exc))} — check sources[].url"
-            ) from None
-        except httpx.HTTPError as exc:  # refused, DNS, reset, a broken body…
-            problem = self._scrub(str(exc)) or type(exc).__name__
-            raise TransientError(f"cannot reach the forum at {host} ({what}): {problem}") from None
+        response = http.get(
+            client,
+            self._base + path,
+            place=f"the forum at {host} ({what})",
+            fix="sources[].url",
+            timeout=timeout,
+            scrub=self._scrub,
+            params=params,
+            headers=self._headers,
+        )
         status = response.status_code
         if 200 <= status < 300:
             try:

@@ -58,6 +58,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from connectors import http
 from connectors.base import (
     AuthError,
     ConfigError,
@@ -431,27 +432,15 @@ class HackerNewsConnector:
     ) -> Any:
         """GET `path` as JSON; None when the status is one of `allow`."""
         host, timeout = self._host, self.context.timeout
-        try:
-            response = client.get(
-                self.settings.api_base + path,
-                params=params,
-                headers=self._headers,
-                timeout=timeout,
-                follow_redirects=True,
-            )
-        except httpx.TimeoutException:
-            raise TransientError(
-                f"the HN search at {host} did not answer within {timeout:g} s ({what}); will retry"
-            ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ConfigError(
-                f"cannot request {what} from {host}: {exc} — check api_base"
-            ) from None
-        except httpx.HTTPError as exc:
-            problem = str(exc) or type(exc).__name__
-            raise TransientError(
-                f"cannot reach the HN search at {host} ({what}): {problem}"
-            ) from None
+        response = http.get(
+            client,
+            self.settings.api_base + path,
+            place=f"the HN search at {host} ({what})",
+            fix="api_base",
+            timeout=timeout,
+            params=params,
+            headers=self._headers,
+        )
         status = response.status_code
         if 200 <= status < 300:
             try:

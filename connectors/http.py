@@ -1,4 +1,5 @@
-"""What the connectors that speak plain HTTP (httpx) share: one TLS context, Retry-After.
+"""What the connectors that speak plain HTTP (httpx) share: one TLS context, Retry-After, and
+a GET whose network failures become the connector errors they mean.
 
 Library-backed connectors (praw, tweepy, Mastodon.py, discord.py) read their platform's own
 rate-limit headers; these helpers serve the feed, WordPress, Discourse and Hacker News ones.
@@ -7,11 +8,16 @@ rate-limit headers; these helpers serve the feed, WordPress, Discourse and Hacke
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
+from typing import Any
 
 import certifi
+import httpx
+
+from connectors.base import ConfigError, TransientError
 
 
 @cache
@@ -42,3 +48,28 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def get(
+    client: httpx.Client,
+    url: str,
+    *,
+    place: str,
+    fix: str,
+    timeout: float,
+    scrub: Callable[[str], str] = str,
+    **options: Any,
+) -> httpx.Response:
+    """GET `url`, following redirects; a failure to get any answer becomes the connector error
+    it means. `place` names what was asked ("the forum at forum.example.com (latest posts)"),
+    `fix` the setting to check when the URL itself is wrong, `scrub` removes secrets from the
+    library's message. Statuses are the caller's to judge."""
+    try:
+        return client.get(url, timeout=timeout, follow_redirects=True, **options)
+    except httpx.TimeoutException:
+        raise TransientError(f"{place} did not answer within {timeout:g} s; will retry") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise ConfigError(f"cannot request {place}: {scrub(str(exc))} — check {fix}") from None
+    except httpx.HTTPError as exc:  # refused, DNS, reset, too many redirects, a broken body…
+        problem = scrub(str(exc)) or type(exc).__name__
+        raise TransientError(f"cannot reach {place}: {problem}") from None

@@ -68,6 +68,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+# One verifying TLS context for every HTTP connector, and the one Retry-After reading.
+from connectors import http
 from connectors.base import (
     AuthError,
     ConfigError,
@@ -79,8 +81,6 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text
-
-# One verifying TLS context for every HTTP connector, and the one Retry-After reading.
 from connectors.http import parse_retry_after, tls_context
 
 log = logging.getLogger(__name__)
@@ -542,29 +542,19 @@ class WordPressConnector:
         self, client: httpx.Client, route: str, path: str, params: dict[str, Any]
     ) -> httpx.Response:
         url, extra = self._address(route, path)
-        where = self._site
-        try:
-            return client.get(
-                url,
-                params={**extra, **params},
-                headers={"User-Agent": self.context.user_agent, "Accept": _ACCEPT},
-                auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
-                timeout=self.context.timeout,
-                # http → https and a missing trailing slash; httpx drops the login on a
-                # redirect to another host.
-                follow_redirects=True,
-            )
-        except httpx.TimeoutException:
-            raise TransientError(
-                f"WordPress at {where} did not answer within {self.context.timeout:g} s; will retry"
-            ) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ConfigError(
-                f"cannot request {where}: {self._scrub(str(exc))} — check sources[].url"
-            ) from None
-        except httpx.HTTPError as exc:  # refused, DNS, reset, too many redirects…
-            problem = self._scrub(str(exc)) or type(exc).__name__
-            raise TransientError(f"cannot reach WordPress at {where}: {problem}") from None
+        # Redirects are followed (http → https, a missing trailing slash); httpx drops the login
+        # on a redirect to another host.
+        return http.get(
+            client,
+            url,
+            place=f"WordPress at {self._site}",
+            fix="sources[].url",
+            timeout=self.context.timeout,
+            scrub=self._scrub,
+            params={**extra, **params},
+            headers={"User-Agent": self.context.user_agent, "Accept": _ACCEPT},
+            auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
+        )
 
     def _get(
         self, client: httpx.Client, path: str, params: dict[str, Any]
