@@ -341,6 +341,10 @@ class DiscourseConnector:
             )
         if done:
             reached = top if top is not None else newest
+            if reached is None and floor is None:
+                # Nothing seen yet (an empty forum): no floor, so the next fetch reads from the
+                # newest post down, instead of walking down from id 0's window of old forums.
+                return posts, {"last": None}
             return posts, {"last": max(floor or 0, reached or 0)}
         # The bound came before the cursor: go on from here next time, newer pages after that.
         warnings.append(

@@ -16,6 +16,7 @@ from typing import Any
 
 import certifi
 import httpx
+import requests
 
 from connectors.base import ConfigError, TransientError
 
@@ -73,3 +74,32 @@ def get(
     except httpx.HTTPError as exc:  # refused, DNS, reset, too many redirects, a broken body…
         problem = scrub(str(exc)) or type(exc).__name__
         raise TransientError(f"cannot reach {place}: {problem}") from None
+
+
+class WrongEncoding(requests.RequestException):
+    """A body that is not in the encoding it declares (Latin-1 sent as UTF-8)."""
+
+
+def strict_session(session: requests.Session | None = None) -> requests.Session:
+    """`session` (a new one by default) refusing text and JSON bodies that are not in their
+    declared encoding, for the libraries that speak `requests` (praw, tweepy, Mastodon.py):
+    `requests` would decode them with replacement characters, and "Café" would be stored as
+    "Caf\ufffd" for good. The library then sees a request error, which the connector turns
+    into a TransientError: the next poll reads the same items again."""
+    session = session if session is not None else requests.Session()
+    if _check_encoding not in session.hooks["response"]:
+        session.hooks["response"].append(_check_encoding)
+    return session
+
+
+def _check_encoding(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    kind = response.headers.get("content-type", "").lower()
+    if "json" not in kind and not kind.startswith("text/"):
+        return
+    encoding = response.encoding or "utf-8"
+    try:
+        response.content.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise WrongEncoding(
+            f"the answer is not valid {encoding}, the encoding it declares"
+        ) from None

@@ -77,6 +77,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text
+from connectors.http import strict_session
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class MastodonConnector:
             ratelimit_method="throw",  # never sleep inside a poll: the core schedules retries
             version_check_mode="none",  # no GET /api/v1/instance: the endpoints used are old
             user_agent=context.user_agent,
-            session=session,
+            session=strict_session(session),  # Latin-1 sent as UTF-8 is an error
         )
         self._me: dict[str, Any] | None = None
 
@@ -401,6 +402,11 @@ def _walk(
     done = False
     for _ in range(MAX_PAGES):
         page = read(max_id, floor)
+        if not isinstance(page, list) or not all(isinstance(e, dict) for e in page):
+            raise TransientError(
+                f"Mastodon answered the {name} listing with something other than a list of "
+                "entries; will retry"
+            )
         ids = [i for i in (_int(e.get("id")) for e in page) if i is not None]
         if not ids:
             done = True  # nothing more above since_id

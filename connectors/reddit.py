@@ -90,6 +90,7 @@ from connectors.base import (
     Record,
     TransientError,
 )
+from connectors.http import strict_session
 
 log = logging.getLogger(__name__)
 
@@ -481,7 +482,7 @@ class RedditConnector:
         self.settings = settings
         self.context = context
         self._budget = _Budget()
-        self._session = requests.Session()
+        self._session = strict_session()  # Latin-1 sent as UTF-8 is an error
         self._reddit: praw.Reddit | None = None
         self._account: str | None = settings.username  # learnt from /api/v1/me if not given
         self._requests = 0  # requests this fetch made: the next one will cost about the same
@@ -1143,7 +1144,7 @@ class RedditConnector:
     def close(self) -> None:
         """Release the HTTP connections (a new fetch opens them again)."""
         self._session.close()
-        self._session = requests.Session()
+        self._session = strict_session()  # Latin-1 sent as UTF-8 is an error
         self._reddit = None
 
 

@@ -75,6 +75,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import tidy_text
+from connectors.http import strict_session
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ class _Session(requests.Session):
         super().__init__()
         self._base = base
         self._timeout = timeout
+        strict_session(self)  # Latin-1 sent as UTF-8 is an error, not "Caf\ufffd"
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(url, str) and url.startswith(_TWEEPY_HOST):
@@ -490,6 +492,13 @@ class XConnector:
             if token:
                 params[token_param] = token
             body = self._call(spend, what, partial(request, **params))
+            if "data" not in body and "meta" not in body:
+                # Even an empty page has meta.result_count: this is some other answer (a
+                # maintenance notice), and reading it as "nothing new" would hide it.
+                raise TransientError(
+                    f"X answered without data or meta while {what}: "
+                    f"{self._scrub(str(body)[:200])}; will retry"
+                )
             data = body.get("data")
             tweets = [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
             result.tweets += tweets

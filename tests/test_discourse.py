@@ -304,7 +304,7 @@ def test_a_backlog_beyond_the_page_bound_is_finished_at_the_next_polls(
 
 def test_an_empty_forum_and_a_cursor_for_another_forum(forum: FakeDiscourse) -> None:
     empty = connect(forum).fetch(None)
-    assert empty.records == [] and empty.cursor == {"url": forum.url, "posts": {"last": 0}}
+    assert empty.records == [] and empty.cursor == {"url": forum.url, "posts": {"last": None}}
     forum.add(post(1, topic=1, number=1))
     assert [r.external_id for r in connect(forum).fetch(empty.cursor).records] == ["1"]
     elsewhere = {"url": "https://other.example.com", "posts": {"last": 99}}
