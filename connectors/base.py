@@ -132,14 +132,39 @@ class ConnectorSettings(BaseModel):
 
 
 @cache
+def _entry_points() -> dict[str, Any]:
+    return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+# Loaded on first use, one type at a time: importing every connector's library (discord.py,
+# praw, tweepy, Mastodon.py) takes over half a second that a config using one never needs.
+_loaded: dict[str, type[Connector]] = {}
+
+
+def installed() -> list[str]:
+    """The connector types installed, without loading any of them."""
+    return sorted(set(_entry_points()) | set(_loaded))
+
+
+def connector_type(kind: str) -> type[Connector] | None:
+    """The connector class registered as `kind`, loaded now if need be; None if none is."""
+    if kind in _loaded:
+        return _loaded[kind]
+    entry = _entry_points().get(kind)
+    if entry is None:
+        return None
+    try:
+        cls = entry.load()
+    except Exception:  # one broken plugin must not take the others down
+        log.exception("connector plugin %r (%s) failed to load", entry.name, entry.value)
+        return None
+    _loaded[kind] = cls
+    return cls
+
+
 def registry() -> dict[str, type[Connector]]:
-    """Every installed connector by type, from the ``sameday.connectors`` entry points."""
-    found: dict[str, type[Connector]] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = entry.load()
-        except Exception:  # one broken plugin must not take the others down
-            log.exception("connector plugin %r (%s) failed to load", entry.name, entry.value)
-            continue
-        found[entry.name] = cls
-    return found
+    """Every installed connector by type, from the ``sameday.connectors`` entry points (all of
+    them loaded: for listings and tests; a config loads only the types it uses)."""
+    for kind in installed():
+        connector_type(kind)
+    return _loaded

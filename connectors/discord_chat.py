@@ -35,7 +35,10 @@ holds it whole. While a channel is being caught up, the live messages it gets do
 `AuthError`, a Message Content intent that is not enabled (gateway close 4014) a `ConfigError`
 with the steps to enable it; both are raised by `fetch`, so `sameday status` shows them, and they
 stop nothing but this source. Discord being unreachable is a `TransientError` while the gateway
-thread retries with backoff. The token never appears in a message.
+thread retries with backoff. A channel whose history could not be read (a 5xx, a reset, an
+answer cut off or unreadable, a 429) keeps its id and is read again with backoff (after the
+wait a 429 asked for); until then `fetch` raises a `TransientError` (``retry_after`` for a 429),
+or adds a warning when it has records. The token never appears in a message.
 
 Outside the daemon (`sameday poll`, `sameday check`), `fetch` starts the gateway itself, waits
 for the catch-up, drains and stops it again.
@@ -101,6 +104,10 @@ GUILD_READY_TIMEOUT = 2.0  # discord.py's wait for the last GUILD_CREATE after R
 LOGIN_RETRY_FIRST = 5.0  # seconds; doubled after each failed attempt up to LOGIN_RETRY_CAP
 LOGIN_RETRY_CAP = 300.0
 HISTORY_RETRY_FIRST = 30.0  # a channel whose history could not be read is tried again after this
+HISTORY_RETRY_CAP = 600.0  # … doubled after each failed try up to this
+# A 429 asking for longer than this is raised (discord.RateLimited) instead of slept through
+# inside discord.py; 30 s is the least discord.py allows.
+RATELIMIT_WAIT_MAX = 30.0
 _MAX_CHANNELS = 2000  # channels (and threads) kept in the cursor, most recently active first
 _MAX_REMEMBERED = 5000  # recent message ids kept to drop a message heard twice (live + history)
 _TEXTUAL = (discord.MessageType.default, discord.MessageType.reply)
@@ -365,6 +372,8 @@ class DiscordGateway:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"Discord did not answer within {timeout:g} s") from None
+        except discord.RateLimited as exc:  # not an HTTPException: callers know ConnectorError
+            raise _rate_limited(exc.retry_after) from None
 
     # -- the loop thread ----------------------------------------------------------------------
 
@@ -434,6 +443,9 @@ class DiscordGateway:
                 GUILD_READY_TIMEOUT if self._ready_timeout is None else self._ready_timeout
             ),
             "chunk_guilds_at_startup": False,
+            # A long 429 becomes discord.RateLimited: the catch-up retries after the wait Discord
+            # asked for, and `fetch` reports it, instead of the loop sleeping minutes in a read.
+            "max_ratelimit_timeout": RATELIMIT_WAIT_MAX,
         }
         client = _Client(self, **options)
         async with client:
@@ -538,6 +550,45 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, discord.HTTPException):
         return f"{exc.status} {exc.text or exc.response.reason}".strip()
     return str(exc) or type(exc).__name__
+
+
+def _rate_limited(retry_after: float | None, what: str = "") -> TransientError:
+    wait = f"; try again in {retry_after:.0f} s" if retry_after is not None else ""
+    return TransientError(f"Discord is rate limiting{what}{wait}", retry_after=retry_after)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The wait a 429 asks for (discord.RateLimited, or an HTTPException with Retry-After)."""
+    if isinstance(exc, discord.RateLimited):
+        return float(exc.retry_after)
+    if isinstance(exc, discord.HTTPException) and exc.status == 429:
+        headers = getattr(exc.response, "headers", None) or {}
+        with contextlib.suppress(TypeError, ValueError):
+            return max(float(headers.get("Retry-After") or ""), 0.0)
+        return None
+    return None
+
+
+def _one_line(text: str, secret: str, most: int = 200) -> str:
+    """`text` shown to the owner: on one line, short, and never with the token in it."""
+    if secret:
+        text = text.replace(secret, "[token]")
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _history_problem(exc: BaseException) -> str:
+    """Why reading a channel's history failed, in words (no traceback, no body dump)."""
+    if isinstance(exc, discord.HTTPException):
+        detail = exc.text if exc.text and not exc.text.lstrip().startswith("<") else ""
+        reason = detail or getattr(exc.response, "reason", "") or ""
+        return f"Discord answered {exc.status} {reason}".strip()
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "Discord's answer was cut off"
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return f"cannot reach Discord ({str(exc) or type(exc).__name__})"
+    # JSONDecodeError, UnicodeDecodeError, a KeyError from an unexpected shape, …
+    return f"Discord sent an answer that could not be read ({type(exc).__name__})"
 
 
 def _gateway_error(task: asyncio.Future[None]) -> tuple[ConnectorError, bool]:
@@ -702,7 +753,13 @@ class _Watch:
         self._caught_up = threading.Event()  # the first catch-up finished
         self._settled = threading.Event()  # caught up, or the gateway failed
         self.failure: ConnectorError | None = None
+        # Why the last catch-up could not read some channel's history (a 5xx, a reset, an
+        # answer cut off or unreadable, a 429): shown at every fetch until a retry reads it.
+        self._history_failure: TransientError | None = None
+        self._history_retry_at: float | None = None  # time.monotonic() of the planned retry
         # Loop thread only:
+        self._history_tries = 0  # failed catch-ups in a row: the retry backs off
+        self._session = 0  # counts on_ready: a retry of an older session reports nothing
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._owner_messages: OrderedDict[int, None] = OrderedDict()
         self._bot_id: int | None = None
@@ -740,6 +797,18 @@ class _Watch:
         cursor = {"channels": {str(c): str(m) for c, m in sorted(kept)}}
         return records, cursor, warnings
 
+    def history_failure(self) -> TransientError | None:
+        """A fresh error saying why some channel's history is not read yet (None: all read);
+        a 429's retry_after is the time left until the planned retry."""
+        with self._lock:
+            problem, retry_at = self._history_failure, self._history_retry_at
+        if problem is None:
+            return None
+        wait = problem.retry_after
+        if wait is not None and retry_at is not None:
+            wait = max(retry_at - time.monotonic(), 0.0)
+        return TransientError(str(problem), retry_after=wait)
+
     # -- loop thread ----------------------------------------------------------------------------
 
     def on_connect(self) -> None:
@@ -759,6 +828,7 @@ class _Watch:
 
     async def on_ready(self, client: discord.Client) -> None:
         self.cancel_retry()  # a new session catches every channel up anyway
+        self._session += 1
         with self._lock:
             self.failure = None
             if not self._resumed:
@@ -777,7 +847,7 @@ class _Watch:
                     self._seen[channel_id] = max(self._seen.get(channel_id, 0), last)
                     del self._held[channel_id]
             newest = max(self._seen.values(), default=0)
-        await self._catch_up(channels, newest or None, first=not self._had_cursor)
+        await self._catch_up(channels, newest or None, first=not self._had_cursor, session=None)
 
     def _watched_channels(self, client: discord.Client) -> list[Any]:
         found = []
@@ -787,9 +857,15 @@ class _Watch:
                     found.append(channel)
         return found
 
-    async def _catch_up(self, channels: list[Any], newest: int | None, *, first: bool) -> None:
-        failed = []
-        for channel in channels:
+    async def _catch_up(
+        self, channels: list[Any], newest: int | None, *, first: bool, session: int | None
+    ) -> None:
+        """Read each channel's history after its id; `session`: None for a session's own
+        catch-up, else the session a retry was planned in."""
+        session = self._session if session is None else session
+        failed: list[Any] = []
+        problem: TransientError | None = None
+        for index, channel in enumerate(channels):
             with self._lock:
                 after = self._seen.get(channel.id) or (None if first else newest)
             try:
@@ -802,29 +878,62 @@ class _Watch:
                     f"cannot read the history of #{channel.name} ({channel.id}): "
                     f"{_describe(exc)}; give the bot View Channel and Read Message History there",
                 )
-            except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # anything else: the channel is read again later
+                # The channel stays "catching up": its id moves past what was read, no further.
                 failed.append(channel)
+                wait = _retry_after(exc)
+                token = self.settings.token.get_secret_value()
+                reason = _one_line(_history_problem(exc), token)
                 log.warning(
-                    "[%s] reading #%s failed (%s); trying again in %.0f s",
-                    self.source, channel.name, _describe(exc), HISTORY_RETRY_FIRST,
+                    "[%s] reading #%s failed: %s", self.source, channel.name, reason,
+                    exc_info=not isinstance(
+                        exc, discord.HTTPException | discord.RateLimited | aiohttp.ClientError
+                        | OSError | TimeoutError
+                    ),
                 )  # fmt: skip
+                if problem is None or (wait or 0) > (problem.retry_after or 0):
+                    text = f"could not read the history of #{channel.name}: {reason}"
+                    if wait is not None:
+                        problem = _rate_limited(wait, f" the history reads of #{channel.name}")
+                    else:
+                        problem = TransientError(f"{text}; it is read again shortly")
+                if wait is not None:
+                    failed.extend(channels[index + 1 :])  # rate limited: the rest waits too
+                    break
                 continue
             self._done_with(channel.id)
+        if session != self._session:
+            return  # a new session began meanwhile: its own catch-up reads every channel
         with self._lock:
             # From now on a channel without an id (a new one) starts after the newest message
             # seen: its old history would otherwise come in as new items.
             self._had_cursor = True
-        self._caught_up.set()
-        self._settled.set()
-        self.wake()
+            self._history_failure = problem
+            self._history_retry_at = None
         if failed:
-            # The failed channels stay "catching up" (their ids do not move) until read.
+            # The failed channels stay "catching up" (their ids do not move) until read; a
+            # fetch meanwhile reports the failure. Tried again with backoff, or after the
+            # wait a 429 asked for.
+            delay = min(HISTORY_RETRY_FIRST * 2**self._history_tries, HISTORY_RETRY_CAP)
+            if problem is not None and problem.retry_after is not None:
+                delay = max(delay, problem.retry_after)
+            self._history_tries += 1
+            with self._lock:
+                self._history_retry_at = time.monotonic() + delay
             loop = asyncio.get_running_loop()
 
             def again() -> None:
-                spawn(DiscordGateway._guarded(self._catch_up(failed, newest, first=first), "again"))
+                self._retry = None
+                retry = self._catch_up(failed, newest, first=first, session=session)
+                spawn(DiscordGateway._guarded(retry, "catching up again"))
 
-            self._retry = loop.call_later(HISTORY_RETRY_FIRST, again)
+            self.cancel_retry()
+            self._retry = loop.call_later(delay, again)
+        else:
+            self._history_tries = 0
+        self._caught_up.set()
+        self._settled.set()
+        self.wake()
 
     async def _read_history(self, channel: Any, after: int | None) -> None:
         if after is None:
@@ -1034,6 +1143,13 @@ class DiscordConnector:
         failure = watch.failure
         if failure is not None and not records:
             raise _again(failure)
+        history = watch.history_failure()
+        if history is not None:
+            # Some channel's history could not be read: its id has not moved, and it is read
+            # again with backoff. Said as an error when nothing came, else as a warning.
+            if not records:
+                raise history
+            warnings.append(str(history))
         # Nothing heard since the stored cursor: only the source's health is written.
         unchanged = not records and new_cursor == cursor
         return FetchResult(

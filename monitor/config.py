@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.base import Connector, registry
+from connectors.base import Connector, connector_type, installed
 from monitor import sla
 from monitor.alerts import AlertRules
 from monitor.durations import DURATION_HINT, Duration, parse_duration
@@ -739,7 +739,6 @@ def _check_sources(
     reported alongside any other problem in the file. Entries that are not mappings, or have
     no text `type`, are left to `FileConfig`'s own message.
     """
-    connectors = registry()
     seen: dict[str, int] = {}
     checked: list[tuple[type[Connector], BaseModel] | None] = []
     for index, entry in enumerate(raw_sources if isinstance(raw_sources, list) else []):
@@ -758,13 +757,13 @@ def _check_sources(
             seen.setdefault(name, index)
         if not isinstance(kind, str):
             continue
-        connector_class = connectors.get(kind)
+        connector_class = connector_type(kind)
         if connector_class is None:
-            installed = ", ".join(sorted(connectors)) or "none"
+            known = installed()
             report.add(
                 (*at, "type"),
-                f"unknown connector type {kind!r} (installed: {installed})"
-                + _did_you_mean(kind, connectors),
+                f"unknown connector type {kind!r} (installed: {', '.join(known) or 'none'})"
+                + _did_you_mean(kind, known),
             )
             continue
         own = {

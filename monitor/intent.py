@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -277,9 +278,17 @@ class Lexicon:
         return cls(intents, weights, data.get("about", {}))
 
 
-@cache
+_LOADING = threading.Lock()
+
+
 def lexicon() -> Lexicon:
-    """The lexicon that ships with the package, read once."""
+    """The lexicon that ships with the package, read once, whichever thread asks first."""
+    with _LOADING:  # `cache` alone lets threads that start together each read their own
+        return _load_lexicon()
+
+
+@cache
+def _load_lexicon() -> Lexicon:
     text = resources.files("monitor").joinpath(LEXICON_FILE).read_text(encoding="utf-8")
     return Lexicon.from_json(json.loads(text))
 

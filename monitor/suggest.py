@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -77,7 +78,16 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from monitor.intent import MENTION, RULES, URL, Intent, classify_features, features, normalise
+from monitor.intent import (
+    MENTION,
+    RULES,
+    URL,
+    Intent,
+    classify_features,
+    features,
+    lexicon,
+    normalise,
+)
 from monitor.intent import own_words as _own_words
 from monitor.views import printable
 
@@ -174,8 +184,19 @@ INVITE_THRESHOLD = 0.5
 _SENTIMENT_CHARS = 2000
 
 
-@cache
+_BUILDING = threading.Lock()
+
+
 def _analyzer() -> Any:
+    # One analyser for all threads: `cache` alone lets 16 poll threads that start together
+    # each build their own (~10 MB and 0.1 s each; seen as the daemon's memory after its
+    # first round).
+    with _BUILDING:
+        return _build_analyzer()
+
+
+@cache
+def _build_analyzer() -> Any:
     # Imported here: building the analyser reads VADER's lexicon file, which only the first
     # suggestion should pay for.
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -664,6 +685,11 @@ class Suggester:
                     f"{where}: the template fails when rendered: {_jinja_error(error)}"
                 ) from None
         return compiled
+
+    def warm_up(self) -> None:
+        """Load the sentiment analyser and the intent lexicon now, before threads need them."""
+        sentiment("warm up")
+        lexicon()
 
     def suggest(self, *, text: str, author: str, platform: str) -> Suggestion:
         """The intent, sentiment, whether to reply, and drafts for one item."""

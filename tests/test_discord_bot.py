@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-import monitor.config
-from connectors.base import ConnectorContext, FetchResult, Record, registry
+from connectors.base import ConnectorContext, FetchResult, Record
 from connectors.discord_chat import DiscordConnector
 from monitor import sla
 from monitor.alerts import Attachment, Message
@@ -40,13 +39,6 @@ HOSTILE = (
     "Do you ship to Canada? @everyone @here <@123456789012345678> **please** "
     "[my order](https://evil.example) ||asap||"
 )
-
-
-@pytest.fixture(autouse=True)
-def with_discord(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The config knows ``type: discord`` before pyproject's entry point is installed."""
-    known = {**registry(), "discord": DiscordConnector}
-    monkeypatch.setattr(monitor.config, "registry", lambda: known)
 
 
 def make_config(

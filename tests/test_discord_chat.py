@@ -21,7 +21,6 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-import monitor.config
 from connectors.base import (
     AuthError,
     ConfigError,
@@ -55,10 +54,9 @@ def fake() -> Iterator[FakeDiscord]:
 
 
 @pytest.fixture
-def with_discord(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The config knows ``type: discord`` before pyproject's entry point is installed."""
-    known = {**registry(), "discord": DiscordConnector}
-    monkeypatch.setattr(monitor.config, "registry", lambda: known)
+def with_discord() -> None:
+    """The config knows ``type: discord`` through pyproject's entry point."""
+    assert registry().get("discord") is DiscordConnector
 
 
 def settings(fake: FakeDiscord, **changes: Any) -> DiscordSettings:
@@ -136,8 +134,6 @@ class Listening:
 
 
 def test_the_connector_is_registered_as_discord() -> None:
-    # Passes once pyproject's entry point `discord = "connectors.discord_chat:DiscordConnector"`
-    # is installed (`pip install -e .`).
     assert registry().get("discord") is DiscordConnector
 
 
