@@ -1,7 +1,7 @@
 """Reply suggestions on the labelled comments: intent accuracy, the draft rules, and speed.
 
     python bench/suggest_eval.py [--data tests/data/intent] [--split all|training|holdout]
-                                 [--count 10000] [--repeat 3] [--errors]
+                                 [--count 10000] [--repeat 3] [--errors] [--json FILE]
 
 Loads the labelled comments (``*.jsonl`` under --data, one JSON object a line: id, writer,
 platform, author, text, intent, business). ``holdout.jsonl`` holds comments by writers the
@@ -21,6 +21,12 @@ training data. Prints:
     the 2 s target.
 Held-out items are only ever counted: a failing check names the item's id, never its text, and
 --errors lists misclassified *training* items only. Exits 1 when a rule check fails.
+
+Why 2 s for 10,000: every new item is classified and drafted by its poll, before it is stored,
+so drafting must stay a small part of a poll even for a big first poll (bench/ingest.py's
+10,000 comments).
+--json FILE also writes the speed, the two accuracies and the rule-check failures
+(bench/_results.py) for bench/run_all.py.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+
+from _results import Figure, add_json_option, write_json
 
 from monitor.suggest import PLATFORM_LIMITS, Intent, Suggester, Suggestion, classify
 
@@ -71,7 +79,7 @@ ON_TIME = re.compile(r"\bon time\b|\bright away\b|\bpromptly\b", re.IGNORECASE)
 
 def load(folder: Path) -> list[dict]:
     """Every labelled comment under `folder`, each tagged with its split."""
-    rows = []
+    rows: list[dict] = []
     for path in sorted(folder.glob("*.jsonl")):
         split = "holdout" if path.name == HOLDOUT_FILE else "training"
         with path.open(encoding="utf-8") as lines:
@@ -174,6 +182,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--errors", action="store_true", help="list misclassified training items")
+    add_json_option(parser)
     args = parser.parse_args()
 
     rows = load(args.data)
@@ -215,7 +224,54 @@ def main() -> int:
         f"Speed: {args.count} comments classified and drafted in {seconds:.2f} s "
         f"(best of {args.repeat}; target < {TARGET_SECONDS:.0f} s): {verdict}"
     )
+    write_json(
+        args.json,
+        [
+            Figure(
+                "suggest.speed",
+                f"suggest: {args.count:,} comments classified and drafted",
+                seconds,
+                "s",
+                target=TARGET_SECONDS,
+                op="<",
+            ),
+            Figure(
+                "suggest.accuracy_training",
+                f"intent accuracy, training writers ({len(training):,} comments)",
+                percent(training, predicted),
+                "%",
+                target=TARGET_OVERALL * 100,
+                op=">=",
+                check=True,
+            ),
+            Figure(
+                "suggest.accuracy_holdout",
+                f"intent accuracy, held-out writers ({len(holdout):,} comments)",
+                percent(holdout, predicted),
+                "%",
+                target=TARGET_HOLDOUT * 100,
+                op=">=",
+                check=True,
+            ),
+            Figure(
+                "suggest.rules",
+                f"draft rules broken, {len(rows):,} comments on their platform and on X",
+                len(failures),
+                "",
+                target=0,
+                op="==",
+                check=True,
+            ),
+        ],
+    )
     return 1 if failures else 0
+
+
+def percent(rows: list[dict], predicted: dict[str, Intent]) -> float | None:
+    """The share of `rows` classified right, in percent (None without rows)."""
+    if not rows:
+        return None
+    return 100 * sum(predicted[row["id"]] == row["intent"] for row in rows) / len(rows)
 
 
 if __name__ == "__main__":
