@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import calendar
 import hashlib
+import html
 import io
 import logging
 import os
@@ -162,6 +163,9 @@ def _author(entry: _Entry) -> str:
     name = (detail and _dict_get(detail, "name")) or _dict_get(entry, "author") or ""
     if not name:
         name = _dict_get(entry, "dc_creator") or ""
+    if "&" in name:
+        # WordPress escapes names inside CDATA ("Ann &#38; Co"), which no parser undoes.
+        name = html.unescape(name)
     name = name.strip()
     if name.endswith(")"):
         name = _TRAILING_EMAIL.sub("", name)

@@ -789,3 +789,20 @@ def test_settings_reject_unknown_keys_and_schemes_without_echoing_secrets() -> N
         FeedSettings(url="  ")
     assert FeedSettings(url=" https://x/feed ").url == "https://x/feed"
     assert FeedConnector.type == "feed" and FeedConnector.Settings is FeedSettings
+
+
+def test_author_names_escaped_inside_cdata_read_as_written(tmp_path: Path) -> None:
+    """WordPress writes <dc:creator><![CDATA[Ann &#38; Co]]>: the name is Ann & Co."""
+    feed = tmp_path / "comments.xml"
+    feed.write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>c</title><item>'
+        b"<title>Comment on hours</title><link>https://blog.example.com/hours/#comment-1</link>"
+        b"<guid>https://blog.example.com/?c=1</guid><pubDate>Mon, 09 Mar 2026 14:00:00 +0000"
+        b"</pubDate><dc:creator><![CDATA[Ann &#38; Co]]></dc:creator>"
+        b"<description>Hi</description></item></channel></rss>"
+    )
+    connector = FeedConnector(
+        FeedSettings(url=str(feed)), ConnectorContext(source="blog", owner_identities=())
+    )
+    assert [r.author for r in connector.fetch(None).records] == ["Ann & Co"]
