@@ -385,7 +385,6 @@ class Daemon:
         self._rng_lock = threading.Lock()  # one sequence of draws, whichever thread draws
         self.rules = config.alert_rules
         self.suggester = suggester_for(config)  # shared by the pool: it keeps no state
-        self.suggester.warm_up()  # once, here: not by every poll thread of the first round
         given = connectors or {}
         self.states: dict[str, SourceState] = {
             s.name: SourceState(

@@ -85,7 +85,6 @@ from monitor.intent import (
     Intent,
     classify_features,
     features,
-    lexicon,
     normalise,
 )
 from monitor.intent import own_words as _own_words
@@ -685,11 +684,6 @@ class Suggester:
                     f"{where}: the template fails when rendered: {_jinja_error(error)}"
                 ) from None
         return compiled
-
-    def warm_up(self) -> None:
-        """Load the sentiment analyser and the intent lexicon now, before threads need them."""
-        sentiment("warm up")
-        lexicon()
 
     def suggest(self, *, text: str, author: str, platform: str) -> Suggestion:
         """The intent, sentiment, whether to reply, and drafts for one item."""
