@@ -31,6 +31,12 @@ def test_the_migrations_make_exactly_the_schema_of_the_models(database_url: str)
         store.close()
 
 
+def test_head_is_the_newest_migration_script() -> None:
+    """`schema.HEAD` spares Alembic's import when a store is up to date: it must name the
+    newest script (add a migration, move HEAD)."""
+    assert schema.head() == schema.scripts_head()
+
+
 def test_opening_again_migrates_nothing_and_keeps_the_data(database_url: str, clock) -> None:
     first = Store(database_url)
     first.ensure_sources([("blog", "demo")])
