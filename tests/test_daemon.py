@@ -327,6 +327,8 @@ def test_a_new_item_is_delivered_right_after_its_poll(
             last_modified=1_720_000_000.0,
         )
         clock.advance(seconds=11)
+        # The start's planning round and the first poll's request may still be finishing.
+        wait_for(daemon.lane.idle, 5, "the lane to go idle")
         rounds = daemon.lane.rounds
         daemon.tick()
         settle(daemon)
