@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,29 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+def source_for(tmp_path: Path, name: str, connector: Any) -> Any:
+    """A configured `monitor.config.Source` named `name` around `connector` (its settings and
+    owner identities), as `monitor.config` builds one, with ``backfill: all``."""
+    import dataclasses
+
+    from monitor.config import parse_config
+
+    config = parse_config(
+        "owner: {name: Dana, timezone: America/New_York, identities: {demo: [Dana]}}\n"
+        f"storage: {{url: 'sqlite:///{tmp_path}/config.db'}}\n"
+        f"sources:\n  - {{name: {name}, type: demo, platform: forum, backfill: all}}\n",
+        path="test.yaml",
+        environ={},
+    )
+    return dataclasses.replace(
+        config.source(name),
+        type=connector.type,
+        connector_class=type(connector),
+        settings=connector.settings,
+        owner_identities=connector.context.owner_identities,
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ shape. Nothing here reaches the internet or sleeps.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -29,11 +28,11 @@ from connectors.base import (
     registry,
 )
 from connectors.discourse import DiscourseConnector, DiscourseSettings, post_text
-from monitor.config import Source, parse_config
+from monitor.config import Source
 from monitor.poll import poll_source
 from monitor.store import Store
 from monitor.triage import Status
-from tests.conftest import REALDATA
+from tests.conftest import REALDATA, source_for
 from tests.fake_discourse import FakeDiscourse, notification, post
 from tests.fake_json import Answer
 
@@ -82,21 +81,7 @@ def befores(forum: FakeDiscourse) -> list[str | None]:
 
 
 def forum_source(tmp_path: Path, connector: DiscourseConnector) -> Source:
-    """A configured source for `connector`, as `monitor.config` builds one (backfill: all)."""
-    config = parse_config(
-        "owner: {name: Dana, timezone: America/New_York, identities: {demo: [Dana]}}\n"
-        f"storage: {{url: 'sqlite:///{tmp_path}/config.db'}}\n"
-        "sources:\n  - {name: forum, type: demo, platform: forum, backfill: all}\n",
-        path="test.yaml",
-        environ={},
-    )
-    return dataclasses.replace(
-        config.source("forum"),
-        type="discourse",
-        connector_class=DiscourseConnector,
-        settings=connector.settings,
-        owner_identities=connector.context.owner_identities,
-    )
+    return source_for(tmp_path, "forum", connector)
 
 
 def statuses(store: Store) -> dict[str, tuple[Status, str | None]]:

@@ -8,7 +8,6 @@ items in the recorded shape. Nothing here reaches the internet or sleeps.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,11 +28,11 @@ from connectors.base import (
     registry,
 )
 from connectors.hackernews import HackerNewsConnector, HackerNewsSettings, names
-from monitor.config import Source, parse_config
+from monitor.config import Source
 from monitor.poll import poll_source
 from monitor.store import Store
 from monitor.triage import Status
-from tests.conftest import REALDATA
+from tests.conftest import REALDATA, source_for
 from tests.fake_hn import FakeHN, comment, story
 from tests.fake_json import Answer
 
@@ -82,21 +81,7 @@ def by_id(result: FetchResult) -> dict[str, Record]:
 
 
 def hn_source(tmp_path: Path, connector: HackerNewsConnector) -> Source:
-    """A configured source for `connector`, as `monitor.config` builds one (backfill: all)."""
-    config = parse_config(
-        "owner: {name: Dana, timezone: America/New_York, identities: {demo: [Dana]}}\n"
-        f"storage: {{url: 'sqlite:///{tmp_path}/config.db'}}\n"
-        "sources:\n  - {name: hn, type: demo, platform: forum, backfill: all}\n",
-        path="test.yaml",
-        environ={},
-    )
-    return dataclasses.replace(
-        config.source("hn"),
-        type="hackernews",
-        connector_class=HackerNewsConnector,
-        settings=connector.settings,
-        owner_identities=connector.context.owner_identities,
-    )
+    return source_for(tmp_path, "hn", connector)
 
 
 def statuses(store: Store, now: datetime) -> dict[str, tuple[Status, str | None]]:

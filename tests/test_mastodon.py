@@ -8,7 +8,6 @@ where that folder is absent. Nothing here reaches the internet or sleeps.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,11 +27,11 @@ from connectors.base import (
     registry,
 )
 from connectors.mastodon import MastodonConnector, MastodonSettings, status_text
-from monitor.config import Source, parse_config
+from monitor.config import Source
 from monitor.poll import poll_source
 from monitor.store import Store
 from monitor.triage import Status
-from tests.conftest import REALDATA
+from tests.conftest import REALDATA, source_for
 from tests.fake_json import Answer
 from tests.fake_mastodon import Cassettes, FakeMastodon, account, mention, status
 
@@ -88,21 +87,7 @@ def max_ids(server: FakeMastodon, path: str) -> list[str | None]:
 
 
 def mastodon_source(tmp_path: Path, connector: MastodonConnector) -> Source:
-    """A configured source for `connector`, as `monitor.config` builds one (backfill: all)."""
-    config = parse_config(
-        "owner: {name: Dana, timezone: America/New_York, identities: {demo: [Dana]}}\n"
-        f"storage: {{url: 'sqlite:///{tmp_path}/config.db'}}\n"
-        "sources:\n  - {name: mastodon, type: demo, platform: forum, backfill: all}\n",
-        path="test.yaml",
-        environ={},
-    )
-    return dataclasses.replace(
-        config.source("mastodon"),
-        type="mastodon",
-        connector_class=MastodonConnector,
-        settings=connector.settings,
-        owner_identities=connector.context.owner_identities,
-    )
+    return source_for(tmp_path, "mastodon", connector)
 
 
 def statuses(store: Store) -> dict[str, tuple[Status, str | None]]:

@@ -8,7 +8,6 @@ listings the tests build in the same shape. Nothing here reaches the internet, a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -33,11 +32,11 @@ from connectors.base import (
 )
 from connectors.reddit import RedditConnector, RedditSettings
 from monitor import triage
-from monitor.config import Source, parse_config
+from monitor.config import Source
 from monitor.poll import poll_source
 from monitor.store import Store
 from monitor.triage import Known, Status
-from tests.conftest import REALDATA
+from tests.conftest import REALDATA, source_for
 from tests.fake_reddit import (
     ACCESS_TOKEN,
     CLIENT_SECRET,
@@ -150,21 +149,7 @@ def history_of(author: str, *trees: Any) -> list[dict[str, Any]]:
 
 
 def reddit_source(tmp_path: Path, connector: RedditConnector) -> Source:
-    """A configured source for `connector`, as `monitor.config` builds one (backfill: all)."""
-    config = parse_config(
-        "owner: {name: Dana, timezone: America/New_York, identities: {demo: [Dana]}}\n"
-        f"storage: {{url: 'sqlite:///{tmp_path}/config.db'}}\n"
-        "sources:\n  - {name: reddit, type: demo, platform: forum, backfill: all}\n",
-        path="test.yaml",
-        environ={},
-    )
-    return dataclasses.replace(
-        config.source("reddit"),
-        type="reddit",
-        connector_class=RedditConnector,
-        settings=connector.settings,
-        owner_identities=connector.context.owner_identities,
-    )
+    return source_for(tmp_path, "reddit", connector)
 
 
 def statuses(store: Store) -> dict[str, Status]:
