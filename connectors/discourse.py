@@ -72,7 +72,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text, tidy_text
-from connectors.http import parse_retry_after, tls_context
+from connectors.http import parse_retry_after, server_problem, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -637,11 +637,8 @@ class DiscourseConnector:
                 f"the forum at {host} is rate limiting us ({reason}{said}); waiting{wait}",
                 retry_after=retry_after,
             )
-        if status >= 500 or status in (408, 425):
-            return TransientError(
-                f"the forum at {host} has a server problem ({reason}); will retry",
-                retry_after=retry_after,
-            )
+        if down := server_problem(f"the forum at {host}", status, reason, retry_after):
+            return down
         return ConfigError(f"the forum at {host} rejected the request for {what} ({reason}{said})")
 
 

@@ -52,7 +52,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text, tidy_text
-from connectors.http import parse_retry_after, tls_context
+from connectors.http import parse_retry_after, server_problem, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -376,11 +376,8 @@ class FeedConnector:
                 f"the feed at {where} is rate limiting us ({reason}); will retry later",
                 retry_after=retry_after,
             )
-        if status >= 500 or status in (408, 425):
-            return TransientError(
-                f"the feed at {where} has a server problem ({reason}); will retry",
-                retry_after=retry_after,
-            )
+        if down := server_problem(f"the feed at {where}", status, reason, retry_after):
+            return down
         if 400 <= status < 500:
             return ConfigError(f"the feed at {where} rejected the request ({reason})")
         return TransientError(f"the feed at {where} gave an unexpected answer ({reason})")

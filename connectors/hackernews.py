@@ -69,7 +69,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text
-from connectors.http import parse_retry_after, tls_context
+from connectors.http import parse_retry_after, server_problem, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -471,11 +471,8 @@ class HackerNewsConnector:
                 f"the HN search at {host} is rate limiting us ({reason}){wait}",
                 retry_after=retry_after,
             )
-        if status >= 500 or status in (408, 425):
-            return TransientError(
-                f"the HN search at {host} has a server problem ({reason}); will retry",
-                retry_after=retry_after,
-            )
+        if down := server_problem(f"the HN search at {host}", status, reason, retry_after):
+            return down
         if status in (404, 410):
             return ConfigError(
                 f"{what} not found at {host} ({reason}) — check that api_base is {API_BASE} or "

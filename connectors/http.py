@@ -103,3 +103,15 @@ def _check_encoding(response: requests.Response, *args: Any, **kwargs: Any) -> N
         raise WrongEncoding(
             f"the answer is not valid {encoding}, the encoding it declares"
         ) from None
+
+
+def server_problem(
+    place: str, status: int, reason: str, retry_after: float | None
+) -> TransientError | None:
+    """The TransientError for a status that means the server cannot answer now (5xx, 408
+    Request Timeout, 425 Too Early), or None for any other status."""
+    if status >= 500 or status in (408, 425):
+        return TransientError(
+            f"{place} has a server problem ({reason}); will retry", retry_after=retry_after
+        )
+    return None

@@ -81,7 +81,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.html_text import html_to_text
-from connectors.http import parse_retry_after, tls_context
+from connectors.http import parse_retry_after, server_problem, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -619,11 +619,8 @@ class WordPressConnector:
                 f"WordPress at {site} is rate limiting us ({reason}); will retry later",
                 retry_after=retry_after,
             )
-        if status >= 500 or status in (408, 425):
-            return TransientError(
-                f"WordPress at {site} has a server problem ({reason}); will retry",
-                retry_after=retry_after,
-            )
+        if down := server_problem(f"WordPress at {site}", status, reason, retry_after):
+            return down
         if status == 400:
             detail = f": {self._scrub(message)}" if message else ""
             return ConfigError(f"WordPress at {site} rejected the request ({reason}){detail}")
