@@ -728,7 +728,7 @@ class Daemon:
         row = self.store.source(name)
         if row is not None and row.next_poll_at is not None and row.next_poll_at > now:
             return row.next_poll_at
-        _, until = self.store.leases().get(f"source:{name}", (None, None))
+        _, until = self.store.lease(f"source:{name}")  # one row, not the whole table
         if until is not None and until > now:
             return until + LEASE_SLACK
         return now + timedelta(seconds=min(state.every, self.lease.total_seconds()))

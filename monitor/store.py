@@ -315,6 +315,14 @@ class Store:
                 .values(owner=None, until=None)
             )
 
+    def lease(self, name: str) -> tuple[str | None, datetime | None]:
+        """One lease: (owner, until); (None, None) when nobody holds it or it was never made."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(LEASES.c.owner, LEASES.c.until).where(LEASES.c.name == name)
+            ).first()
+        return (row.owner, row.until) if row is not None else (None, None)
+
     def leases(self) -> dict[str, tuple[str | None, datetime | None]]:
         """Every lease row: name -> (owner, until), for status and tests."""
         with self.engine.connect() as conn:

@@ -21,7 +21,8 @@ def test_a_lease_is_one_workers_until_it_expires_or_is_released(store: Store, cl
     clock.advance(seconds=31)  # b and the duty expired, a was renewed
     assert store.claim(names, "w2", clock(), TTL) == ["duty:delivery", "source:b"]
     store.release(["source:a"], "w2")  # not w2's: nothing happens
-    assert store.leases()["source:a"][0] == "w1"
+    assert store.lease("source:a")[0] == "w1" == store.leases()["source:a"][0]
+    assert store.lease("source:never-claimed") == (None, None)
     store.release(["source:a"], "w1")
     assert store.leases()["source:a"] == (None, None)
     assert store.claim(["source:a"], "w2", clock(), TTL) == ["source:a"]
